@@ -1,0 +1,1 @@
+"""Assignment folders: spec, probes (sandbox side), checks (judge side) and mutants."""

@@ -1,0 +1,83 @@
+"""Probes for my_linear. They run in the sandbox and only report what they observe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from grader.probing import assign, probe, tensor_info
+
+
+def _build(student: Any, in_features: int, out_features: int, bias: bool | None) -> Any:
+    if bias is None:
+        return student.MyLinear(in_features, out_features)
+    return student.MyLinear(in_features, out_features, bias=bias)
+
+
+@probe
+def construct(student: Any, in_features: int, out_features: int,
+              bias: bool | None = None) -> dict[str, Any]:
+    model = _build(student, in_features, out_features, bias)
+    try:
+        seen = len(torch.optim.SGD(model.parameters(), lr=0.1).param_groups[0]["params"])
+    except ValueError:
+        seen = 0
+    return {
+        "is_module": isinstance(model, torch.nn.Module),
+        "in_features": getattr(model, "in_features", None),
+        "out_features": getattr(model, "out_features", None),
+        "parameters": {name: list(p.shape) for name, p in model.named_parameters()},
+        "optimizer_sees": seen,
+        "weights": tensor_info(model, "weights"),
+        "bias": tensor_info(model, "bias"),
+    }
+
+
+@probe
+def forward(student: Any, in_features: int, out_features: int, x: torch.Tensor,
+            weights: torch.Tensor | None = None, bias: torch.Tensor | None = None,
+            use_bias: bool | None = None) -> dict[str, Any]:
+    model = _build(student, in_features, out_features, use_bias)
+    problems = []
+    if weights is not None:
+        problems.append(assign(model, "weights", weights))
+    if bias is not None:
+        problems.append(assign(model, "bias", bias))
+    problems = [p for p in problems if p]
+    if problems:
+        return {"assign_problem": "; ".join(problems)}
+    return {"output": model(x)}
+
+
+@probe
+def backward(student: Any, in_features: int, out_features: int, x: torch.Tensor,
+             weights: torch.Tensor, bias: torch.Tensor, grad_output: torch.Tensor
+             ) -> dict[str, Any]:
+    model = _build(student, in_features, out_features, None)
+    problems = [p for p in (assign(model, "weights", weights), assign(model, "bias", bias)) if p]
+    if problems:
+        return {"assign_problem": "; ".join(problems)}
+    output = model(x)
+    if not isinstance(output, torch.Tensor) or not output.requires_grad:
+        return {"output_requires_grad": False, "weights_grad": None, "bias_grad": None}
+    output.backward(grad_output)
+    grads = {}
+    for name in ("weights", "bias"):
+        value = getattr(model, name, None)
+        grads[f"{name}_grad"] = value.grad if isinstance(value, torch.Tensor) else None
+    return {"output_requires_grad": True, **grads}
+
+
+@probe
+def fit(student: Any, inputs: torch.Tensor, targets: torch.Tensor, lr: float,
+        steps: int) -> dict[str, Any]:
+    """Train the student's layer with torch's own SGD; the judge recomputes the loss itself."""
+    model = _build(student, inputs.shape[1], targets.shape[1], None)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(inputs), targets)
+        loss.backward()
+        optimizer.step()
+    return {"weights": tensor_info(model, "weights"), "bias": tensor_info(model, "bias")}

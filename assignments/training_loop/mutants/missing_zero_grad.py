@@ -1,0 +1,16 @@
+"""optimizer.zero_grad() is never called, so gradients accumulate from epoch to epoch.
+
+catches: values
+hint: gradients accumulate
+"""
+
+
+def train(model, inputs, labels, criterion, optimizer, epochs):
+    losses = []
+    for epoch in range(epochs):
+        outputs = model(inputs)
+        loss = criterion(outputs, labels)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses

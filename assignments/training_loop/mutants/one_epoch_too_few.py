@@ -1,0 +1,16 @@
+"""The loop runs range(epochs - 1), one epoch too few.
+
+catches: values
+"""
+
+
+def train(model, inputs, labels, criterion, optimizer, epochs):
+    losses = []
+    for epoch in range(epochs - 1):
+        optimizer.zero_grad()
+        outputs = model(inputs)
+        loss = criterion(outputs, labels)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses

@@ -1,0 +1,17 @@
+"""The loss tensors are appended to the list instead of Python floats.
+
+catches: api
+hint: float
+"""
+
+
+def train(model, inputs, labels, criterion, optimizer, epochs):
+    losses = []
+    for epoch in range(epochs):
+        optimizer.zero_grad()
+        outputs = model(inputs)
+        loss = criterion(outputs, labels)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss)
+    return losses

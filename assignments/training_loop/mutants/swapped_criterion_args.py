@@ -1,0 +1,16 @@
+"""The criterion is called as criterion(labels, outputs), target first.
+
+catches: convergence
+"""
+
+
+def train(model, inputs, labels, criterion, optimizer, epochs):
+    losses = []
+    for epoch in range(epochs):
+        optimizer.zero_grad()
+        outputs = model(inputs)
+        loss = criterion(labels, outputs)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses

@@ -1,0 +1,71 @@
+"""`grade list`: collect the checks (without running them) and show their metadata."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from grader.checks import CHECK_MARKER
+from grader.judge import CheckMeta, JudgeOptions, check_meta, pytest_arguments
+from grader.spec import AssignmentSpec, assignments_root
+
+
+class _Collector:
+    def __init__(self, specs: list[AssignmentSpec], root: Path) -> None:
+        self.specs = {s.name: s for s in specs}
+        self.root = root
+        self.checks: list[CheckMeta] = []
+        self.errors: list[str] = []
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.errors.append(f"{report.fspath}: {str(report.longrepr)[-500:]}")
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            if isinstance(item, pytest.Function) and item.get_closest_marker(CHECK_MARKER):
+                name = item.path.resolve().relative_to(self.root).parts[0]
+                self.checks.append(check_meta(item, self.specs[name], JudgeOptions()))
+
+
+def collect(specs: list[AssignmentSpec]) -> tuple[list[AssignmentSpec], list[CheckMeta]]:
+    root = assignments_root()
+    collector = _Collector(specs, root)
+    with tempfile.TemporaryDirectory() as scratch:
+        ini = Path(scratch) / "pytest.ini"
+        ini.write_text("[pytest]\n")
+        previous = os.environ.pop("PYTEST_ADDOPTS", None)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                pytest.main([*pytest_arguments(specs, root, ini), "--collect-only"],
+                            plugins=[collector])
+        finally:
+            if previous is not None:
+                os.environ["PYTEST_ADDOPTS"] = previous
+    if collector.errors:
+        raise RuntimeError("\n".join(collector.errors))
+    order = {s.name: i for i, s in enumerate(specs)}
+    collector.checks.sort(key=lambda c: order[c.assignment])
+    return specs, collector.checks
+
+
+def render(collected: tuple[list[AssignmentSpec], list[CheckMeta]]) -> str:
+    specs, checks = collected
+    lines = []
+    for spec in specs:
+        mine = [c for c in checks if c.assignment == spec.name]
+        total = sum(c.points for c in mine)
+        warning = "" if abs(total - spec.points) < 1e-9 else f"  (spec says {spec.points:g}!)"
+        lines.append(f"{spec.name}: {spec.title}  [{spec.student_file}, {total:g} points]"
+                     + warning)
+        for c in mine:
+            lines.append(f"  {c.id:<48} {c.category:<12} {c.points:>5g}  {c.visibility:<15}"
+                         f" {c.timeout:g}s")
+        lines.append("")
+    lines.append(f"total: {sum(c.points for c in checks):g} points in {len(checks)} checks")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,151 @@
+"""The `grade` command line. Thin: it parses options, calls the engine and writes reports."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from grader import __version__
+from grader.atomic import write_atomic
+from grader.formats import json_report, terminal
+from grader.messages import LANGUAGES
+from grader.report import Report
+from grader.spec import SpecError
+
+DEFAULT_OUT = "grade-report"
+HELP_ASSIGNMENT = "Grade only this assignment (repeatable). See `grade list`."
+HELP_OUT = "Folder for report.json and the other formats."
+HELP_TIMEOUT = "Seconds allowed per probe call, overriding every assignment's own timeout."
+HELP_SEED = "Base seed; each check derives its own seed from it and its id."
+HELP_LANG = "Language of the feedback messages."
+UNKNOWN_ASSIGNMENT = "unknown assignment {names}; known: {known}"
+
+
+class DefaultToSubmit(click.Group):
+    """`grade PATH` means `grade submit PATH`; a subcommand's exact name wins."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["submit", *args]
+        return super().parse_args(ctx, args)
+
+
+def _color_enabled() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _specs(names: tuple[str, ...]) -> list[Any]:
+    from grader import spec
+
+    try:
+        return spec.select(names)
+    except KeyError as exc:
+        known = ", ".join(s.name for s in spec.discover())
+        raise click.UsageError(UNKNOWN_ASSIGNMENT.format(names=exc.args[0], known=known),
+                               ) from None
+    except SpecError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _writer(out: Path) -> Any:
+    def write(report: Report) -> None:
+        write_atomic(out / json_report.FILENAME, json_report.render(report))
+
+    return write
+
+
+assignment_option = click.option("--assignment", "-a", "assignments", multiple=True,
+                                 metavar="NAME", help=HELP_ASSIGNMENT)
+timeout_option = click.option("--timeout", type=click.FloatRange(min=0.1, max=600),
+                              default=None, metavar="S", help=HELP_TIMEOUT)
+seed_option = click.option("--seed", type=int, default=0, show_default=True, help=HELP_SEED)
+lang_option = click.option("--lang", type=click.Choice(LANGUAGES), default="en",
+                           show_default=True, help=HELP_LANG)
+
+
+@click.group(cls=DefaultToSubmit, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="torchgrade")
+def main() -> None:
+    """Grade PyTorch exercises in a sandbox. `grade PATH` is short for `grade submit PATH`."""
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@assignment_option
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,
+              show_default=True, help=HELP_OUT)
+@timeout_option
+@seed_option
+@lang_option
+def submit(path: Path, assignments: tuple[str, ...], out: Path, timeout: float | None,
+           seed: int, lang: str) -> None:
+    """Grade the submission folder PATH and write OUT/report.json."""
+    from grader.engine import GradeOptions, grade
+
+    specs = _specs(assignments)
+    options = GradeOptions(timeout=timeout, seed=seed, lang=lang)
+    latest: list[Report] = []
+    write = _writer(out)
+
+    def on_update(report: Report) -> None:
+        latest[:] = [report]
+        write(report)
+
+    try:
+        report = grade(path.resolve(), specs, options, on_update)
+    except KeyboardInterrupt:
+        if latest:
+            write(latest[0])
+        click.echo("interrupted; the partial report is in " + str(out / json_report.FILENAME),
+                   err=True)
+        sys.exit(130)
+    click.echo(terminal.render(report, color=_color_enabled()), nl=False)
+    click.echo(f"report: {out / json_report.FILENAME}")
+
+
+@main.command()
+@assignment_option
+@click.option("--reference", "reference_dir", type=click.Path(path_type=Path), default=None,
+              help="The reference solutions (default: reference/ in the repository).")
+@click.option("--template", "template_dir", type=click.Path(path_type=Path), default=None,
+              help="The student template (default: student_template/ in the repository).")
+@timeout_option
+@click.option("--json", "as_json", is_flag=True, help="Print the validation as JSON.")
+def reference(assignments: tuple[str, ...], reference_dir: Path | None,
+              template_dir: Path | None, timeout: float | None, as_json: bool) -> None:
+    """Prove the checks right: the reference scores full marks and the template zero."""
+    from grader import validation
+
+    specs = _specs(assignments)
+    try:
+        result = validation.validate(specs, reference_dir, template_dir, timeout)
+    except validation.MissingFolder as exc:
+        raise click.UsageError(str(exc)) from None
+    if as_json:
+        click.echo(result.model_dump_json(indent=2))
+    else:
+        click.echo(validation.render(result, color=_color_enabled()), nl=False)
+    sys.exit(0 if result.ok else 1)
+
+
+@main.command(name="list")
+@assignment_option
+def list_checks(assignments: tuple[str, ...]) -> None:
+    """List the assignments and their checks, with category, points and visibility."""
+    from grader import catalog
+
+    click.echo(catalog.render(catalog.collect(_specs(assignments))), nl=False)
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of report.json."""
+    import json
+
+    from grader.report import report_json_schema
+
+    click.echo(json.dumps(report_json_schema(), indent=2))

@@ -1,0 +1,240 @@
+"""Grading one submission: stage it, start the sandbox and the judge, build the `Report`.
+
+Runs in the CLI's (trusted) process. It forks the sandbox zygote and the judge, reads the
+judge's verdict events, and hands the growing report to `on_update` after every assignment,
+so the caller can write it to disk atomically at each step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import grader
+from grader import protections, wire
+from grader.judge import JudgeOptions, run_judge
+from grader.messages import say, set_language
+from grader.report import (
+    AssignmentResult,
+    CheckResult,
+    Environment,
+    Report,
+    Submission,
+)
+from grader.sandbox import Limits, Sandbox
+from grader.spec import AssignmentSpec, assignments_root
+from grader.staging import Staged, stage
+
+JUDGE_GRACE_SECONDS = 60.0
+_PR_SET_PDEATHSIG = 1
+
+UpdateCallback = Callable[[Report], None]
+
+
+@dataclass
+class GradeOptions:
+    timeout: float | None = None
+    seed: int = 0
+    lang: str = "en"
+    limits: Limits = field(default_factory=Limits)
+
+
+def prepare_torch() -> None:
+    """One thread, before any fork: forked children must not inherit an OpenMP pool."""
+    torch.set_num_threads(1)
+    with contextlib.suppress(RuntimeError):
+        torch.set_num_interop_threads(1)
+
+
+def environment() -> Environment:
+    return Environment(
+        grader_version=grader.__version__,
+        python_version=platform.python_version(),
+        torch_version=torch.__version__,
+        platform=platform.platform(),
+        protections=protections.active(),
+    )
+
+
+def _missing_result(spec: AssignmentSpec, message: str) -> AssignmentResult:
+    return AssignmentResult(name=spec.name, title=spec.title, file=spec.student_file,
+                            status="missing", score=0.0, max_score=spec.points, message=message)
+
+
+def _placeholder(meta: dict[str, Any], message: str) -> CheckResult:
+    return CheckResult(id=meta["id"], name=meta["name"], category=meta["category"],
+                       status="error", score=0.0, max_score=meta["points"], message=message,
+                       visibility=meta["visibility"])
+
+
+class _Run:
+    """The CLI side of one judge run: applies events to the report."""
+
+    def __init__(self, report: Report, specs: list[AssignmentSpec],
+                 on_update: UpdateCallback) -> None:
+        self.report = report
+        self.specs = specs
+        self.on_update = on_update
+        self.pending: dict[str, set[str]] = {s.name: set() for s in specs}
+        self.collected = False
+
+    def apply(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "collected":
+            self.collected = True
+            for meta in event["checks"]:
+                result = self.report.assignment(meta["assignment"])
+                result.checks.append(_placeholder(meta, say("never_ran")))
+                self.pending[meta["assignment"]].add(meta["id"])
+            for spec in self.specs:
+                if not self.pending[spec.name]:
+                    self._fail_assignment(spec.name, say("no_checks"))
+        elif kind == "collect_error":
+            self._fail_assignment(event["assignment"], event["message"])
+        elif kind == "result":
+            check = CheckResult(**event["check"])
+            assignment_name = check.id.split("::", 1)[0]
+            assignment = self.report.assignment(assignment_name)
+            assignment.checks = [check if c.id == check.id else c for c in assignment.checks]
+            self.pending[assignment_name].discard(check.id)
+            if not self.pending[assignment_name]:
+                self.report.recompute()
+                self.on_update(self.report)
+
+    def _fail_assignment(self, name: str, message: str) -> None:
+        with contextlib.suppress(KeyError):
+            assignment = self.report.assignment(name)
+            assignment.status = "error"
+            assignment.message = message
+
+    def finish(self, reason: str) -> None:
+        """Checks that never got a verdict keep status `error`, now with the reason."""
+        for spec in self.specs:
+            assignment = self.report.assignment(spec.name)
+            for check in assignment.checks:
+                if check.id in self.pending[spec.name]:
+                    check.message = reason
+            if not self.collected and assignment.status == "graded":
+                assignment.status = "error"
+                assignment.message = reason
+
+
+def _fork_judge(sandbox: Sandbox, specs: list[AssignmentSpec], options: GradeOptions,
+                event_w: int, log_path: Path) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 70
+    try:
+        from grader.sandbox import _prctl
+
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(log, 2)
+        judge_options = JudgeOptions(timeout=options.timeout, seed=options.seed,
+                                     lang=options.lang)
+        code = run_judge(sandbox, specs, assignments_root(), judge_options, event_w)
+    finally:
+        os._exit(code)
+
+
+def _judge_deadline(specs: list[AssignmentSpec], options: GradeOptions) -> float:
+    per_call = options.timeout or max(s.timeout for s in specs)
+    return JUDGE_GRACE_SECONDS + 8 * per_call * len(specs) * 4
+
+
+def _run_judge(specs: list[AssignmentSpec], staged: Staged, options: GradeOptions,
+               report: Report, on_update: UpdateCallback) -> None:
+    run = _Run(report, specs, on_update)
+    sandbox = Sandbox(specs, staged.folder, options.limits)
+    event_r, event_w = os.pipe()
+    with tempfile.NamedTemporaryFile(prefix="torchgrade-judge-", suffix=".log") as log:
+        judge_pid = _fork_judge(sandbox, specs, options, event_w, Path(log.name))
+        os.close(event_w)
+        reason = say("judge_died")
+        deadline = time.monotonic() + _judge_deadline(specs, options)
+        try:
+            while True:
+                import select
+
+                ready, _, _ = select.select([event_r], [], [], max(0.0, deadline -
+                                                                   time.monotonic()))
+                if not ready:
+                    reason = say("judge_timeout")
+                    break
+                try:
+                    event, _payload = wire.recv_message(event_r)
+                except EOFError:
+                    break
+                run.apply(event)
+        except KeyboardInterrupt:
+            reason = say("interrupted")
+            raise
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(judge_pid, signal.SIGKILL)
+            _, status = os.waitpid(judge_pid, 0)
+            os.close(event_r)
+            sandbox.close()
+            if any(run.pending.values()) or not run.collected:
+                tail = Path(log.name).read_text(errors="replace")[-800:].strip()
+                run.finish(reason + (f" ({tail.splitlines()[-1]})" if tail else ""))
+            del status
+
+
+def grade(source: Path, specs: list[AssignmentSpec], options: GradeOptions,
+          on_update: UpdateCallback | None = None) -> Report:
+    """Grade the submission folder `source` against `specs` and return the finished report."""
+    set_language(options.lang)
+    on_update = on_update or (lambda report: None)
+    started = time.monotonic()
+    report = Report(
+        lang=options.lang,
+        seed=options.seed,
+        started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        submission=Submission(path=str(source)),
+        environment=environment(),
+    )
+    with tempfile.TemporaryDirectory(prefix="torchgrade-stage-") as scratch:
+        staged = stage(source, Path(scratch) / "submission")
+        report.submission.files = staged.files
+        report.submission.content_hash = staged.content_hash
+        report.submission.problems = staged.problems
+        present = []
+        for spec in specs:
+            if spec.student_file in staged.links:
+                report.assignments.append(_missing_result(spec, say("student_file_link",
+                                                                   file=spec.student_file)))
+            elif not staged.has(spec.student_file):
+                report.assignments.append(_missing_result(spec, say("student_file_missing",
+                                                                   file=spec.student_file)))
+            else:
+                report.assignments.append(AssignmentResult(
+                    name=spec.name, title=spec.title, file=spec.student_file, status="graded",
+                    score=0.0, max_score=spec.points))
+                present.append(spec)
+        report.recompute()
+        on_update(report)
+        if present:
+            prepare_torch()
+            _run_judge(present, staged, options, report, on_update)
+    report.recompute()
+    report.complete = True
+    report.duration_s = round(time.monotonic() - started, 3)
+    on_update(report)
+    return report

@@ -1,0 +1,1 @@
+"""Output formats. Each is a pure function of the `Report`."""

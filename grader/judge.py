@@ -1,0 +1,291 @@
+"""The judge: pytest over the assignments' checks, in a process that never imports student code.
+
+It runs as a forked child of the CLI. It collects the checks, asks the sandbox for
+observations, decides each verdict and streams it to the CLI as an event. The CLI, not the
+judge, writes the report, so a judge that dies still leaves a report behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import tempfile
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from grader import messages, wire
+from grader.checks import CHECK_MARKER, Failure, ProbeTimeout
+from grader.messages import say
+from grader.sandbox import ProbeOutcome, Sandbox
+from grader.spec import AssignmentSpec
+
+MAX_OUTPUT_CHARS = 4000
+_WORKFLOW_COMMAND = re.compile(r"^(\s*)(::|##\[)", re.MULTILINE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x9b]")
+
+
+def neutralise(text: str) -> str:
+    """Make captured student output inert: no CI workflow commands, no terminal escapes."""
+    text = _CONTROL.sub(lambda m: "\\x%02x" % ord(m.group()), text)
+    return _WORKFLOW_COMMAND.sub(lambda m: m.group(1) + m.group(2)[0] + "\u200b" + m.group(2)[1:],
+                                 text)
+
+
+def check_seed(check_id: str, base_seed: int) -> int:
+    """A seed derived from the check's id, so grading is deterministic and checks independent."""
+    return (zlib.crc32(check_id.encode()) + base_seed) % (2**31)
+
+
+@dataclass
+class JudgeOptions:
+    timeout: float | None = None
+    seed: int = 0
+    lang: str = "en"
+
+
+@dataclass
+class CheckMeta:
+    id: str
+    name: str
+    assignment: str
+    category: str
+    points: float
+    visibility: str
+    timeout: float
+    seed: int
+
+
+def describe_student_error(error: dict[str, Any], call: str, student_file: str) -> Failure:
+    """Turn the child's description of an exception into a failure a student can act on."""
+    frames = error.get("frames") or []
+    if frames:
+        file, line, function, _code = frames[-1]
+        where = say("at_line", file=file, line=line, function=function)
+    else:
+        where = ""
+    kind = error.get("type", "Exception")
+    text = error.get("message", "")
+    if error.get("where") == "import":
+        if kind == "SystemExit":
+            return Failure(say("exit_at_import", file=student_file, detail=text))
+        return Failure(say("import_failed", file=student_file, kind=kind, message=text,
+                           where=where))
+    if error.get("memory"):
+        return Failure(say("memory_limit", call=call))
+    if kind == "NotImplementedError":
+        return Failure(say("not_implemented", call=call, where=where, message=text))
+    if kind == "SystemExit":
+        return Failure(say("exit_in_call", call=call, detail=text))
+    return Failure(say("raised", call=call, kind=kind, message=text, where=where))
+
+
+def check_meta(item: pytest.Function, spec: AssignmentSpec, options: JudgeOptions) -> CheckMeta:
+    """A check's id, name, points, category, visibility, timeout and seed, from its marker."""
+    marker = item.get_closest_marker(CHECK_MARKER)
+    assert marker is not None
+    check_id = f"{spec.name}::{item.name}"
+    doc = (item.function.__doc__ or "").strip().splitlines()
+    timeout = options.timeout or marker.kwargs.get("timeout") or spec.timeout
+    return CheckMeta(
+        id=check_id,
+        name=doc[0].strip() if doc else item.name,
+        assignment=spec.name,
+        category=marker.kwargs["category"],
+        points=float(marker.kwargs["points"]),
+        visibility=marker.kwargs.get("visibility") or spec.visibility,
+        timeout=float(timeout),
+        seed=check_seed(check_id, options.seed),
+    )
+
+
+class ProbeCaller:
+    """The `probe` fixture: run one probe in the sandbox and return its observation."""
+
+    def __init__(self, sandbox: Sandbox, meta: CheckMeta, spec: AssignmentSpec,
+                 outputs: list[str]) -> None:
+        self._sandbox = sandbox
+        self._meta = meta
+        self._spec = spec
+        self._outputs = outputs
+        self._calls = 0
+
+    def __call__(self, name: str, /, *, call: str = "", **inputs: Any) -> Any:
+        __tracebackhide__ = True
+        call = call or name
+        seed = (self._meta.seed + self._calls) % (2**31)
+        self._calls += 1
+        outcome = self._sandbox.call(self._meta.assignment, name, inputs, seed,
+                                     self._meta.timeout)
+        if outcome.output:
+            self._outputs.append(outcome.output)
+        return self._observation(outcome, call)
+
+    def _observation(self, outcome: ProbeOutcome, call: str) -> Any:
+        __tracebackhide__ = True
+        if outcome.status == "timeout":
+            raise ProbeTimeout(say("timeout", call=call, seconds=f"{self._meta.timeout:g}"),
+                               say("timeout_help"))
+        if outcome.status == "memory":
+            raise Failure(say("memory_limit", call=call))
+        if outcome.status == "crashed":
+            raise Failure(say("crashed", call=call, detail=outcome.detail),
+                          say("crashed_help"))
+        if outcome.status == "garbage":
+            raise Failure(say("garbage", call=call, detail=outcome.detail))
+        envelope = outcome.value
+        if not isinstance(envelope, dict) or not isinstance(envelope.get("ok"), bool):
+            raise Failure(say("garbage", call=call, detail="no result envelope"))
+        if not envelope["ok"]:
+            error = envelope.get("error")
+            if not isinstance(error, dict):
+                raise Failure(say("garbage", call=call, detail="malformed error"))
+            if error.get("type") == "GraderError":
+                raise RuntimeError(error.get("message"))
+            raise describe_student_error(error, call, self._spec.student_file)
+        return envelope.get("value")
+
+
+class JudgePlugin:
+    """Collects the checks, provides the `probe` fixture and turns outcomes into verdicts."""
+
+    def __init__(self, sandbox: Sandbox, specs: list[AssignmentSpec], root: Path,
+                 options: JudgeOptions, event_fd: int) -> None:
+        self.sandbox = sandbox
+        self.specs = {s.name: s for s in specs}
+        self.root = root
+        self.options = options
+        self.event_fd = event_fd
+        self.meta: dict[str, CheckMeta] = {}
+        self.outputs: dict[str, list[str]] = {}
+        self.started: dict[str, float] = {}
+
+    def emit(self, event: dict[str, Any]) -> None:
+        wire.send_message(self.event_fd, event)
+
+    def _assignment_of(self, path: Path) -> str:
+        return path.resolve().relative_to(self.root).parts[0]
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", f"{CHECK_MARKER}: a graded check (torchgrade)")
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            path = Path(str(report.fspath))
+            assignment = self._assignment_of(path) if path.is_absolute() else "?"
+            self.emit({"event": "collect_error", "assignment": assignment,
+                       "message": say("checks_broken", file=path.name,
+                                      detail=str(report.longrepr)[-1500:])})
+
+    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        order = {name: i for i, name in enumerate(self.specs)}
+        kept = []
+        for item in items:
+            marker = item.get_closest_marker(CHECK_MARKER)
+            if marker is None or not isinstance(item, pytest.Function):
+                continue
+            assignment = self._assignment_of(item.path)
+            self.meta[item.nodeid] = check_meta(item, self.specs[assignment], self.options)
+            kept.append(item)
+        kept.sort(key=lambda it: order[self.meta[it.nodeid].assignment])
+        items[:] = kept
+        self.emit({"event": "collected", "checks": [self.meta[i.nodeid].__dict__ for i in kept]})
+
+    @pytest.fixture
+    def probe(self, request: pytest.FixtureRequest) -> ProbeCaller:
+        meta = self.meta[request.node.nodeid]
+        outputs = self.outputs.setdefault(request.node.nodeid, [])
+        return ProbeCaller(self.sandbox, meta, self.specs[meta.assignment], outputs)
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        meta = self.meta[item.nodeid]
+        messages.set_assignment(self.specs[meta.assignment].folder)
+        torch.manual_seed(meta.seed)
+        self.started[item.nodeid] = time.monotonic()
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        yield
+        if call.when == "call" or (call.when == "setup" and call.excinfo is not None):
+            self.emit({"event": "result", "check": self.verdict(item, call)})
+
+    def verdict(self, item: pytest.Item, call: pytest.CallInfo[None]) -> dict[str, Any]:
+        meta = self.meta[item.nodeid]
+        status, message, hint = "passed", "", ""
+        excinfo = call.excinfo
+        if excinfo is not None:
+            exc = excinfo.value
+            if isinstance(exc, ProbeTimeout):
+                status, message, hint = "timeout", exc.rationale, exc.help
+            elif isinstance(exc, Failure):
+                status, message, hint = "failed", exc.rationale, exc.help
+            elif isinstance(exc, AssertionError):
+                status, message = "failed", str(exc).split("\nassert ")[0].strip()
+            elif excinfo.errisinstance(pytest.skip.Exception):
+                status, message = "skipped", str(getattr(exc, "msg", exc))
+            else:
+                status = "error"
+                message = say("check_error", kind=type(exc).__name__, message=str(exc)[:500])
+        output = neutralise("\n".join(self.outputs.pop(item.nodeid, [])))
+        if len(output) > MAX_OUTPUT_CHARS:
+            output = "[...]\n" + output[-MAX_OUTPUT_CHARS:]
+        return {
+            "id": meta.id,
+            "name": meta.name,
+            "category": meta.category,
+            "status": status,
+            "score": meta.points if status == "passed" else 0.0,
+            "max_score": meta.points,
+            "message": message,
+            "hint": hint,
+            "visibility": meta.visibility,
+            "duration_s": round(time.monotonic() - self.started.get(item.nodeid,
+                                                                     time.monotonic()), 4),
+            "output": output,
+        }
+
+
+def pytest_arguments(specs: list[AssignmentSpec], root: Path, ini: Path) -> list[str]:
+    """Arguments that keep pytest away from anything in the working directory or environment."""
+    arguments = [
+        "-q", "-p", "no:cacheprovider", "-p", "no:stepwise", "--noconftest",
+        "-c", str(ini), "--rootdir", str(root), "--import-mode=importlib",
+        "-o", "python_files=test_*.py check_*.py", "-o", "python_functions=test_* check_*",
+        "-W", "ignore::pytest.PytestAssertRewriteWarning",
+    ]
+    return arguments + [str(spec.checks_dir) for spec in specs]
+
+
+def warm_up_comparisons() -> None:
+    """The first `assert_close` imports hundreds of modules; pay that while the zygote warms."""
+    with contextlib.suppress(AssertionError):
+        torch.testing.assert_close(torch.ones(1), torch.zeros(1))
+
+
+def run_judge(sandbox: Sandbox, specs: list[AssignmentSpec], root: Path,
+              options: JudgeOptions, event_fd: int) -> int:
+    """The judge process's main: run pytest with the plugin; return pytest's exit code."""
+    for variable in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS"):
+        os.environ.pop(variable, None)
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    messages.set_language(options.lang)
+    warm_up_comparisons()
+    plugin = JudgePlugin(sandbox, specs, root, options, event_fd)
+    with tempfile.TemporaryDirectory(prefix="torchgrade-judge-") as scratch:
+        ini = Path(scratch) / "pytest.ini"
+        ini.write_text("[pytest]\n")
+        os.chdir(scratch)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+        with contextlib.suppress(Exception):
+            return int(pytest.main(pytest_arguments(specs, root, ini), plugins=[plugin]))
+    return 70

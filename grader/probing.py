@@ -1,0 +1,131 @@
+"""Helpers for probe authors. Probes run inside the sandbox child, next to student code.
+
+A probe builds inputs, calls student code and returns what it observed as plain data. It
+never decides pass or fail: that happens in the judge, which does not trust anything here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import torch
+
+from grader.sandbox import PROBE_MARK
+
+F = TypeVar("F", bound=Callable[..., Any])
+_MISSING = object()
+
+
+def probe(function: F) -> F:
+    """Mark a function in `probes.py` as callable from checks by name."""
+    setattr(function, PROBE_MARK, True)
+    return function
+
+
+def kind_of(value: Any) -> str:
+    if value is _MISSING:
+        return "missing"
+    if value is None:
+        return "none"
+    if isinstance(value, torch.nn.Parameter):
+        return "parameter"
+    if isinstance(value, torch.Tensor):
+        return "tensor"
+    return "other"
+
+
+def tensor_info(owner: Any, name: str) -> dict[str, Any]:
+    """Describe attribute `name` of `owner`: kind, type, shape, dtype, requires_grad."""
+    value = getattr(owner, name, _MISSING)
+    info: dict[str, Any] = {"kind": kind_of(value), "type": type(value).__name__}
+    if isinstance(value, torch.Tensor):
+        info.update(shape=list(value.shape), dtype=str(value.dtype),
+                    requires_grad=bool(value.requires_grad), value=value.detach().clone())
+    return info
+
+
+def assign(owner: Any, name: str, value: torch.Tensor) -> str:
+    """Overwrite a tensor attribute in place, keeping it a Parameter if it is one.
+
+    Returns "" on success, or why it could not be done (missing, wrong shape), so the check
+    can say so instead of crashing on a copy.
+    """
+    current = getattr(owner, name, _MISSING)
+    if not isinstance(current, torch.Tensor):
+        return f"{name} is {kind_of(current)}"
+    if tuple(current.shape) != tuple(value.shape):
+        return f"{name} has shape {tuple(current.shape)}"
+    with torch.no_grad():
+        current.copy_(value.to(current.dtype))
+    return ""
+
+
+class CallLog:
+    """An ordered record of calls, shared by the spies of one probe."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def record(self, event: str) -> None:
+        self.events.append(event)
+
+
+def spy_optimizer(optimizer: torch.optim.Optimizer, log: CallLog) -> torch.optim.Optimizer:
+    """Record `zero_grad` and `step` calls on this optimizer instance."""
+    real_zero_grad = optimizer.zero_grad
+    real_step = optimizer.step
+
+    def zero_grad(*args: Any, **kwargs: Any) -> Any:
+        log.record("zero_grad")
+        return real_zero_grad(*args, **kwargs)
+
+    def step(*args: Any, **kwargs: Any) -> Any:
+        log.record("step")
+        return real_step(*args, **kwargs)
+
+    optimizer.zero_grad = zero_grad  # type: ignore[method-assign]
+    optimizer.step = step  # type: ignore[method-assign]
+    return optimizer
+
+
+def spy_module(model: torch.nn.Module, log: CallLog) -> torch.nn.Module:
+    """Record forward passes, `zero_grad` on the model, and gradients arriving (backward)."""
+    real_zero_grad = model.zero_grad
+
+    def zero_grad(*args: Any, **kwargs: Any) -> Any:
+        log.record("zero_grad")
+        return real_zero_grad(*args, **kwargs)
+
+    model.zero_grad = zero_grad  # type: ignore[method-assign]
+    model.register_forward_hook(lambda *_: log.record("forward"))
+    first = next(iter(model.parameters()), None)
+    if first is not None:
+        first.register_hook(lambda grad: log.record("backward"))
+    return model
+
+
+class SpyCriterion(torch.nn.Module):
+    """Wrap a loss module and record each call, with the shapes of its two arguments."""
+
+    def __init__(self, criterion: torch.nn.Module, log: CallLog) -> None:
+        super().__init__()
+        self.criterion = criterion
+        self.log = log
+        self.argument_shapes: list[list[list[int]]] = []
+
+    def forward(self, outputs: Any, labels: Any) -> Any:
+        self.log.record("criterion")
+        self.argument_shapes.append([list(getattr(a, "shape", [])) for a in (outputs, labels)])
+        return self.criterion(outputs, labels)
+
+
+def to_floats(values: Iterable[Any]) -> list[float | None]:
+    """Best-effort conversion for display; `None` where a value is not a number."""
+    converted: list[float | None] = []
+    for value in values:
+        try:
+            converted.append(float(value))
+        except (TypeError, ValueError, RuntimeError):
+            converted.append(None)
+    return converted

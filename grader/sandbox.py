@@ -1,0 +1,490 @@
+"""The sandbox: a torch-preloaded zygote that forks one short-lived child per probe call.
+
+The zygote holds no test code and no expected values: only torch, the assignments' probes and
+the path of the staged submission. Each child copies the submission into its own scratch
+folder, imports the student module, runs one probe and sends back data. The zygote owns the
+clock and the process tree: it kills a child at its deadline, caps its output, and reaps every
+descendant, including ones that started a new session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import importlib.util
+import os
+import random
+import resource
+import selectors
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Literal
+
+import torch
+
+from grader import protections, wire
+from grader.spec import AssignmentSpec
+
+OutcomeStatus = Literal["ok", "timeout", "crashed", "memory", "garbage"]
+
+OUTPUT_HEAD_BYTES = 2048
+OUTPUT_TAIL_BYTES = 6144
+DEFAULT_MEMORY_LIMIT = 2 << 30
+POLL_SECONDS = 0.02
+PROBE_MARK = "__torchgrade_probe__"
+ALLOC_FAILURE_TEXT = ("can't allocate memory", "not enough memory", "out of memory")
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+@dataclass
+class ProbeOutcome:
+    """What the zygote saw of one probe call. `value` is the child's decoded envelope."""
+
+    status: OutcomeStatus
+    detail: str = ""
+    output: str = ""
+    output_bytes: int = 0
+    duration_s: float = 0.0
+    value: Any = None
+
+
+@dataclass
+class Limits:
+    memory_bytes: int = DEFAULT_MEMORY_LIMIT
+    max_output_file_bytes: int = 64 << 20
+    max_open_files: int = 512
+
+
+@dataclass
+class _Captured:
+    head: bytearray = field(default_factory=bytearray)
+    tail: bytearray = field(default_factory=bytearray)
+    total: int = 0
+
+    def add(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        room = OUTPUT_HEAD_BYTES - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        if chunk:
+            self.tail += chunk
+            del self.tail[:-OUTPUT_TAIL_BYTES]
+
+    def text(self) -> str:
+        head = self.head.decode("utf-8", "replace")
+        tail = self.tail.decode("utf-8", "replace")
+        skipped = self.total - len(self.head) - len(self.tail)
+        if skipped > 0:
+            return f"{head}\n[... {skipped} bytes of output cut ...]\n{tail}"
+        return head + tail
+
+
+def _libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:  # pragma: no cover - not on Linux
+        return None
+
+
+def _prctl(option: int, value: int) -> bool:
+    libc = _libc()
+    return bool(libc is not None and libc.prctl(option, value, 0, 0, 0) == 0)
+
+
+def load_probes(spec: AssignmentSpec) -> ModuleType:
+    """Import an assignment's probes module under a private name."""
+    module_name = f"torchgrade_probes_{spec.name}"
+    loader_spec = importlib.util.spec_from_file_location(module_name, spec.probes_path)
+    if loader_spec is None or loader_spec.loader is None:
+        raise ImportError(f"cannot load {spec.probes_path}")
+    module = importlib.util.module_from_spec(loader_spec)
+    loader_spec.loader.exec_module(module)
+    return module
+
+
+def warm_up() -> None:
+    """Pay torch's first-use costs once, in the zygote, instead of in every child."""
+    model = torch.nn.Linear(3, 2)
+    for optimizer in (
+        torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+        torch.optim.Adam(model.parameters(), lr=0.1),
+    ):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(torch.ones(4, 3)), torch.zeros(4, 2))
+        loss.backward()
+        optimizer.step()
+    torch.nn.functional.cross_entropy(torch.ones(2, 3), torch.tensor([0, 1]))
+    torch.nn.functional.binary_cross_entropy(torch.full((2,), 0.5), torch.ones(2))
+    wire.decode(wire.encode({"x": torch.ones(2), "n": [1, 2.0, "s", None]}))
+
+
+# --------------------------------------------------------------------------- child side
+
+
+def _student_frames(tb: Any, scratch: str) -> list[tuple[str, int, str, str]]:
+    frames = []
+    for frame in traceback.extract_tb(tb):
+        if frame.filename.startswith(scratch + os.sep):
+            relative = os.path.relpath(frame.filename, scratch)
+            frames.append((relative, frame.lineno or 0, frame.name, (frame.line or "").strip()))
+    return frames
+
+
+def _safe_str(exc: BaseException) -> str:
+    try:
+        text = str(exc)
+    except BaseException:
+        text = "<the exception's message could not be shown>"
+    return text[:2000]
+
+
+def _describe_exception(exc: BaseException, where: str, scratch: str) -> dict[str, Any]:
+    kind = type(exc).__name__
+    message = _safe_str(exc)
+    if isinstance(exc, SystemExit):
+        message = f"the code called exit({exc.code!r})"
+    memory = isinstance(exc, MemoryError) or any(t in message for t in ALLOC_FAILURE_TEXT)
+    return {
+        "type": kind,
+        "message": message,
+        "where": where,
+        "memory": memory,
+        "frames": _student_frames(exc.__traceback__, scratch),
+    }
+
+
+def _send_envelope(fd: int, envelope: dict[str, Any]) -> None:
+    try:
+        data = wire.encode(envelope)
+    except Exception as exc:  # the probe returned something that is not plain data
+        data = wire.encode({"ok": False, "error": {"type": "WireError", "message": str(exc),
+                                                   "where": "result", "memory": False,
+                                                   "frames": []}})
+    with contextlib.suppress(OSError):
+        wire._write_all(fd, data)
+
+
+def _child_main(request: dict[str, Any], inputs: bytes, probes: ModuleType,
+                spec: AssignmentSpec, staging: Path, scratch: Path, out_w: int,
+                result_w: int, limits: Limits, baseline_data: int) -> None:
+    """Runs in the forked child. Never returns: the child always ends in `os._exit`."""
+    code = 0
+    try:
+        os.setsid()
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(out_w, 1)
+        os.dup2(out_w, 2)
+        keep = sorted({0, 1, 2, result_w})
+        for low, high in zip(keep, [*keep[1:], 1 << 16], strict=True):
+            os.closerange(low + 1, high)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        shutil.copytree(staging, scratch, dirs_exist_ok=True, symlinks=False)
+        protections.enter_child(scratch, limits, baseline_data)
+        os.chdir(scratch)
+        sys.path.append(str(scratch))
+        seed = int(request["seed"])
+        torch.manual_seed(seed)
+        random.seed(seed)
+        envelope = _run_probe(request, inputs, probes, spec, str(scratch))
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        _send_envelope(result_w, envelope)
+    except BaseException:
+        code = 70
+    finally:
+        os._exit(code)
+
+
+def _run_probe(request: dict[str, Any], inputs: bytes, probes: ModuleType,
+               spec: AssignmentSpec, scratch: str) -> dict[str, Any]:
+    probe_fn = getattr(probes, request["probe"], None)
+    if not getattr(probe_fn, PROBE_MARK, False):
+        return {"ok": False, "error": {"type": "GraderError", "where": "probe", "memory": False,
+                                       "message": f"no probe named {request['probe']!r}",
+                                       "frames": []}}
+    arguments = wire.decode(inputs) if inputs else {}
+    try:
+        module_spec = importlib.util.spec_from_file_location(
+            spec.module_name, os.path.join(scratch, spec.student_file))
+        assert module_spec is not None and module_spec.loader is not None
+        student = importlib.util.module_from_spec(module_spec)
+        sys.modules[spec.module_name] = student
+        module_spec.loader.exec_module(student)
+    except BaseException as exc:
+        return {"ok": False, "error": _describe_exception(exc, "import", scratch)}
+    try:
+        value = probe_fn(student, **arguments)
+        return {"ok": True, "value": wire.plain(value)}
+    except BaseException as exc:
+        return {"ok": False, "error": _describe_exception(exc, "call", scratch)}
+
+
+# --------------------------------------------------------------------------- zygote side
+
+
+def _children_of(pid: int) -> list[int]:
+    found: list[int] = []
+    task_dir = f"/proc/{pid}/task"
+    try:
+        tids = os.listdir(task_dir)
+    except OSError:
+        return found
+    for tid in tids:
+        try:
+            with open(f"{task_dir}/{tid}/children") as handle:
+                found.extend(int(p) for p in handle.read().split())
+        except OSError:
+            continue
+    return found
+
+
+def reap_descendants() -> None:
+    """Kill and reap every process below this one (they were reparented here: subreaper)."""
+    me = os.getpid()
+    for _ in range(200):
+        children = _children_of(me)
+        while True:
+            try:
+                pid, _status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+        if not children:
+            return
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.002)
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as handle:
+            return int(handle.read().split()[1]) * resource.getpagesize()
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _vm_data_bytes() -> int:
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmData:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _describe_exit(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        return f"was killed by {name}"
+    return f"exited with code {os.WEXITSTATUS(status)}"
+
+
+def _force_rmtree(path: Path) -> None:
+    def retry(func: Any, target: str, _exc: Any) -> None:
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(target), 0o700)
+            os.chmod(target, 0o700)
+            func(target)
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=retry)
+    else:  # pragma: no cover
+        shutil.rmtree(path, onerror=lambda f, p, e: retry(f, p, e))
+
+
+class _Zygote:
+    def __init__(self, specs: list[AssignmentSpec], staging: Path, limits: Limits) -> None:
+        self.specs = {s.name: s for s in specs}
+        self.staging = staging
+        self.limits = limits
+        self.probes = {s.name: load_probes(s) for s in specs}
+        self.scratch_root = Path(tempfile.mkdtemp(prefix="torchgrade-run-"))
+        self.counter = 0
+
+    def serve(self, req_r: int, resp_w: int) -> None:
+        while True:
+            try:
+                request, inputs = wire.recv_message(req_r)
+            except (EOFError, OSError, wire.WireError):
+                return
+            if request.get("op") == "stop":
+                return
+            outcome = self.run(request, inputs)
+            header = {k: v for k, v in outcome.__dict__.items() if k != "value"}
+            wire.send_message(resp_w, header, outcome.value or b"")
+
+    def run(self, request: dict[str, Any], inputs: bytes) -> ProbeOutcome:
+        self.counter += 1
+        scratch = self.scratch_root / f"probe-{self.counter}"
+        scratch.mkdir(mode=0o700)
+        protections.prepare_scratch(scratch)
+        spec = self.specs[request["assignment"]]
+        out_r, out_w = os.pipe()
+        result_r, result_w = os.pipe()
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        started = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            os.close(out_r)
+            os.close(result_r)
+            _child_main(request, inputs, self.probes[spec.name], spec, self.staging, scratch,
+                        out_w, result_w, self.limits, _vm_data_bytes())
+        os.close(out_w)
+        os.close(result_w)
+        try:
+            return self._supervise(pid, out_r, result_r, started, float(request["timeout"]))
+        finally:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+            reap_descendants()
+            os.close(out_r)
+            os.close(result_r)
+            _force_rmtree(scratch)
+
+    def _supervise(self, pid: int, out_r: int, result_r: int, started: float,
+                   timeout: float) -> ProbeOutcome:
+        captured = _Captured()
+        result = bytearray()
+        selector = selectors.DefaultSelector()
+        selector.register(out_r, selectors.EVENT_READ, "out")
+        selector.register(result_r, selectors.EVENT_READ, "result")
+        deadline = started + timeout
+        memory_cap = _rss_bytes(os.getpid()) + self.limits.memory_bytes
+        status: int | None = None
+        verdict: OutcomeStatus | None = None
+        detail = ""
+        while verdict is None:
+            for key, _ in selector.select(POLL_SECONDS):
+                chunk = os.read(key.fd, 1 << 16)
+                if not chunk:
+                    selector.unregister(key.fd)
+                elif key.data == "out":
+                    captured.add(chunk)
+                else:
+                    result += chunk
+                    if len(result) > wire.MAX_PAYLOAD_BYTES:
+                        verdict, detail = "garbage", "returned more data than allowed"
+            if status is None:
+                waited, raw = os.waitpid(pid, os.WNOHANG)
+                if waited:
+                    status = raw
+            result_open = any(k.data == "result" for k in selector.get_map().values())
+            if status is not None and not result_open:
+                break
+            now = time.monotonic()
+            if verdict is None and now > deadline:
+                verdict, detail = "timeout", f"did not finish within {timeout:g} s"
+            elif verdict is None and _rss_bytes(pid) > memory_cap:
+                verdict, detail = "memory", "memory limit exceeded"
+        for key, _ in selector.select(0):
+            if key.data == "out":
+                with contextlib.suppress(OSError):
+                    captured.add(os.read(key.fd, 1 << 16))
+        selector.close()
+        duration = time.monotonic() - started
+        if verdict is None and status is not None and not result:
+            verdict, detail = "crashed", _describe_exit(status)
+        outcome = ProbeOutcome(status=verdict or "ok", detail=detail, output=captured.text(),
+                               output_bytes=captured.total, duration_s=duration)
+        outcome.value = bytes(result) if outcome.status == "ok" else None
+        return outcome
+
+
+def _zygote_main(specs: list[AssignmentSpec], staging: Path, limits: Limits, req_r: int,
+                 resp_w: int) -> None:
+    code = 0
+    try:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        zygote = _Zygote(specs, staging, limits)
+        warm_up()
+        try:
+            zygote.serve(req_r, resp_w)
+        finally:
+            reap_descendants()
+            _force_rmtree(zygote.scratch_root)
+    except BaseException:
+        traceback.print_exc()
+        code = 70
+    finally:
+        os._exit(code)
+
+
+class Sandbox:
+    """The judge's handle on the zygote: send a probe request, get a `ProbeOutcome` back."""
+
+    def __init__(self, specs: list[AssignmentSpec], staging: Path,
+                 limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        req_r, self._req_w = os.pipe()
+        self._resp_r, resp_w = os.pipe()
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        self.pid = os.fork()
+        if self.pid == 0:
+            os.close(self._req_w)
+            os.close(self._resp_r)
+            _zygote_main(specs, staging, self.limits, req_r, resp_w)
+        os.close(req_r)
+        os.close(resp_w)
+
+    def call(self, assignment: str, probe: str, inputs: dict[str, Any], seed: int,
+             timeout: float) -> ProbeOutcome:
+        request = {"op": "probe", "assignment": assignment, "probe": probe, "seed": seed,
+                   "timeout": timeout}
+        try:
+            wire.send_message(self._req_w, request, wire.encode(inputs) if inputs else b"")
+            header, payload = wire.recv_message(self._resp_r)
+        except (OSError, EOFError, wire.WireError) as exc:
+            return ProbeOutcome(status="crashed", detail=f"the sandbox stopped answering ({exc})")
+        outcome = ProbeOutcome(**header)
+        if outcome.status == "ok":
+            try:
+                outcome.value = wire.decode(payload)
+            except wire.WireError as exc:
+                outcome.status, outcome.detail = "garbage", str(exc)
+        return outcome
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            wire.send_message(self._req_w, {"op": "stop"})
+        for fd in (self._req_w, self._resp_r):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                pid, _ = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid:
+                return
+            time.sleep(0.01)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)

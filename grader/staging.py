@@ -1,0 +1,112 @@
+"""Staging: a clean, bounded copy of a submission folder, made before any grading starts.
+
+Only regular files inside the folder are copied. Symlinks, special files, hidden folders and
+oversized files are left out, each with a note in the report, so nothing outside the
+submission can be reached through it and the original folder is never touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.messages import say
+from grader.report import FileInfo
+
+MAX_FILE_BYTES = 2 << 20
+MAX_TOTAL_BYTES = 32 << 20
+MAX_FILES = 500
+MAX_DEPTH = 6
+SKIPPED_DIRS = {"__pycache__", "node_modules", ".git", ".venv", "venv"}
+
+
+@dataclass
+class Staged:
+    folder: Path
+    files: list[FileInfo] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    links: set[str] = field(default_factory=set)
+
+    @property
+    def content_hash(self) -> str:
+        digest = hashlib.sha256()
+        for info in sorted(self.files, key=lambda f: f.path):
+            digest.update(f"{info.path}\0{info.sha256}\n".encode())
+        return digest.hexdigest()
+
+    def has(self, relative: str) -> bool:
+        return any(f.path == relative for f in self.files)
+
+
+def _copy_file(source: Path, target: Path, limit: int) -> tuple[str, int] | None:
+    """Copy without following links; return (sha256, size), or None when over `limit`."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(source, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError("not a regular file")
+        digest = hashlib.sha256()
+        size = 0
+        with open(target, "wb") as out:
+            while chunk := os.read(fd, 1 << 16):
+                size += len(chunk)
+                if size > limit:
+                    break
+                digest.update(chunk)
+                out.write(chunk)
+        if size > limit:
+            target.unlink()
+            return None
+        return digest.hexdigest(), size
+    finally:
+        os.close(fd)
+
+
+def stage(source: Path, target: Path) -> Staged:
+    """Copy the submission at `source` into the empty folder `target`."""
+    staged = Staged(folder=target)
+    total = 0
+    for directory, subdirs, names in os.walk(source, followlinks=False):
+        here = Path(directory)
+        relative_dir = here.relative_to(source)
+        depth = len(relative_dir.parts)
+        kept_dirs = []
+        for sub in sorted(subdirs):
+            path = here / sub
+            if path.is_symlink():
+                staged.links.add(str(relative_dir / sub))
+                staged.problems.append(say("skipped_link", path=relative_dir / sub))
+            elif not sub.startswith(".") and sub not in SKIPPED_DIRS and depth < MAX_DEPTH:
+                kept_dirs.append(sub)
+        subdirs[:] = kept_dirs
+        (target / relative_dir).mkdir(parents=True, exist_ok=True)
+        for name in sorted(names):
+            relative = relative_dir / name
+            path = here / name
+            if name.startswith(".") or name.endswith((".pyc", ".pyo")):
+                continue
+            if path.is_symlink():
+                staged.links.add(str(relative))
+                staged.problems.append(say("skipped_link", path=relative))
+                continue
+            if len(staged.files) >= MAX_FILES:
+                staged.problems.append(say("too_many_files", limit=MAX_FILES))
+                return staged
+            try:
+                copied = _copy_file(path, target / relative, min(MAX_FILE_BYTES,
+                                                                 MAX_TOTAL_BYTES - total))
+            except OSError as exc:
+                staged.problems.append(say("skipped_unreadable", path=relative,
+                                           reason=exc.strerror or str(exc)))
+                continue
+            if copied is None:
+                staged.problems.append(say("skipped_large", path=relative,
+                                           limit=MAX_FILE_BYTES // (1 << 20)))
+                continue
+            sha, size = copied
+            total += size
+            staged.files.append(FileInfo(path=relative.as_posix(), size=size, sha256=sha))
+    return staged

@@ -1,0 +1,12 @@
+"""Bug: zero_grad is never called, so gradients accumulate across epochs."""
+
+
+def train(model, inputs, labels, criterion, optimizer, epochs):
+    losses = []
+    for epoch in range(epochs):
+        outputs = model(inputs)
+        loss = criterion(outputs, labels)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
