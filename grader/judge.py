@@ -80,7 +80,7 @@ def describe_student_error(error: dict[str, Any], call: str, student_file: str) 
                            where=where))
     if error.get("memory"):
         return Failure(say("memory_limit", call=call))
-    if kind == "NotImplementedError":
+    if kind == "NotImplementedError" and error.get("raised_by_student"):
         return Failure(say("not_implemented", call=call, where=where, message=text))
     if kind == "SystemExit":
         return Failure(say("exit_in_call", call=call, detail=text))

@@ -154,12 +154,15 @@ def _describe_exception(exc: BaseException, where: str, scratch: str) -> dict[st
     if isinstance(exc, SystemExit):
         message = f"the code called exit({exc.code!r})"
     memory = isinstance(exc, MemoryError) or any(t in message for t in ALLOC_FAILURE_TEXT)
+    innermost = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
     return {
         "type": kind,
         "message": message,
         "where": where,
         "memory": memory,
         "frames": _student_frames(exc.__traceback__, scratch),
+        "raised_by_student": bool(innermost)
+        and innermost[0].filename.startswith(scratch + os.sep),
     }
 
 

@@ -62,11 +62,10 @@ def backward(student: Any, in_features: int, out_features: int, x: torch.Tensor,
     if not isinstance(output, torch.Tensor) or not output.requires_grad:
         return {"output_requires_grad": False, "weights_grad": None, "bias_grad": None}
     output.backward(grad_output)
-    grads = {}
-    for name in ("weights", "bias"):
-        value = getattr(model, name, None)
-        grads[f"{name}_grad"] = value.grad if isinstance(value, torch.Tensor) else None
-    return {"output_requires_grad": True, **grads}
+    registered = dict(model.named_parameters())
+    grads = {f"{name}_grad": registered[name].grad if name in registered else None
+             for name in ("weights", "bias")}
+    return {"output_requires_grad": True, "registered": sorted(registered), **grads}
 
 
 @probe

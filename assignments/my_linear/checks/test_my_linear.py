@@ -56,7 +56,7 @@ def test_parameters_registered(probe):
     observed = probe("construct", call=LAYER, in_features=IN, out_features=OUT)
     names = sorted(observed["parameters"])
     if names != ["bias", "weights"]:
-        raise Failure(say("not_registered", found=names or "nothing"),
+        raise Failure(say("not_registered", layer=LAYER, found=names or "nothing"),
                       say("not_registered_help"))
     if observed["optimizer_sees"] != 2:
         raise Failure(say("optimizer_blind", seen=observed["optimizer_sees"]),
@@ -76,7 +76,8 @@ def test_bias_false_registers_no_bias(probe):
     if "bias" in names or observed["bias"]["kind"] not in ("none",):
         raise Failure(say("bias_false_registered", found=names), say("bias_false_help"))
     if names != ["weights"]:
-        raise Failure(say("not_registered", found=names or "nothing"),
+        raise Failure(say("not_registered", layer=f"MyLinear({IN}, {OUT}, bias=False)",
+                          found=names or "nothing"),
                       say("not_registered_help"))
 
 
@@ -90,8 +91,9 @@ def test_parameter_shapes(probe):
             raise Failure(say("param_missing", name=name, kind=info["kind"],
                               expected=fmt_shape(expected)), say("not_registered_help"))
         if tuple(info["shape"]) != expected:
+            help_key = "weights_layout_help" if name == "weights" else "bias_shape_help"
             raise Failure(say("param_shape", name=name, actual=fmt_shape(info["shape"]),
-                              expected=fmt_shape(expected)), say("weights_layout_help"))
+                              expected=fmt_shape(expected)), say(help_key))
 
 
 @check(points=1, category="shapes")
@@ -168,7 +170,7 @@ def test_sgd_fits_linear_regression(probe):
                      targets=targets, lr=0.1, steps=steps)
     weights, bias = observed["weights"], observed["bias"]
     if "value" not in weights or "value" not in bias:
-        raise Failure(say("not_registered", found="weights/bias missing"),
+        raise Failure(say("not_registered", layer=LAYER, found="weights/bias missing"),
                       say("not_registered_help"))
     try:
         predictions = inputs @ weights["value"] + bias["value"]

@@ -1,0 +1,141 @@
+"""Probes for scratch_lr: build LR, set its state, call one method, report the tensors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from grader.probing import CallLog, probe, tensor_info
+
+
+def _build(student: Any, dim: int, lr: float | None = None) -> Any:
+    if lr is None:
+        return student.LR(dim)
+    return student.LR(dim, lr=torch.scalar_tensor(lr))
+
+
+def _set_state(model: Any, w: torch.Tensor | None = None, b: torch.Tensor | None = None) -> None:
+    """Replace w and b, keeping whatever requires_grad flag the student's own tensors had."""
+    for name, value in (("w", w), ("b", b)):
+        if value is not None:
+            old = getattr(model, name, None)
+            wants_grad = isinstance(old, torch.Tensor) and old.requires_grad
+            setattr(model, name, value.clone().requires_grad_(wants_grad))
+
+
+def _grad_info(model: Any) -> dict[str, Any]:
+    grads = getattr(model, "grads", None)
+    if not isinstance(grads, dict):
+        return {"kind": type(grads).__name__}
+    holder = type("Grads", (), {})()
+    for key in ("dw", "db"):
+        if key in grads:
+            setattr(holder, key, grads[key])
+    return {"kind": "dict", "dw": tensor_info(holder, "dw"), "db": tensor_info(holder, "db")}
+
+
+class _AutogradWatch:
+    """Record calls into autograd while student code runs (backward, grad)."""
+
+    def __init__(self, log: CallLog) -> None:
+        self.log = log
+        self.saved: list[tuple[Any, str, Any]] = []
+
+    def _wrap(self, owner: Any, name: str) -> None:
+        real = getattr(owner, name)
+        log = self.log
+
+        def spy(*args: Any, **kwargs: Any) -> Any:
+            log.record(name)
+            return real(*args, **kwargs)
+
+        self.saved.append((owner, name, real))
+        setattr(owner, name, spy)
+
+    def __enter__(self) -> _AutogradWatch:
+        self._wrap(torch.Tensor, "backward")
+        self._wrap(torch.autograd, "backward")
+        self._wrap(torch.autograd, "grad")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for owner, name, real in reversed(self.saved):
+            setattr(owner, name, real)
+
+
+@probe
+def construct(student: Any, dim: int, lr: float | None = None) -> dict[str, Any]:
+    model = _build(student, dim, lr)
+    lr_value = getattr(model, "lr", None)
+    return {"w": tensor_info(model, "w"), "b": tensor_info(model, "b"),
+            "grads": _grad_info(model),
+            "lr": float(lr_value) if isinstance(lr_value, (int, float, torch.Tensor)) else None}
+
+
+@probe
+def sigmoid(student: Any, dim: int, z: torch.Tensor) -> dict[str, Any]:
+    return {"output": _build(student, dim).sigmoid(z)}
+
+
+@probe
+def forward(student: Any, dim: int, x: torch.Tensor, w: torch.Tensor,
+            b: torch.Tensor) -> dict[str, Any]:
+    model = _build(student, dim)
+    _set_state(model, w, b)
+    return {"output": model.forward(x)}
+
+
+@probe
+def backward(student: Any, dim: int, x: torch.Tensor, yhat: torch.Tensor, y: torch.Tensor,
+             w: torch.Tensor, b: torch.Tensor) -> dict[str, Any]:
+    model = _build(student, dim)
+    _set_state(model, w, b)
+    model.backward(x, yhat, y)
+    return {"grads": _grad_info(model)}
+
+
+@probe
+def optimize(student: Any, dim: int, w: torch.Tensor, b: torch.Tensor, dw: torch.Tensor,
+             db: torch.Tensor, lr: float) -> dict[str, Any]:
+    model = _build(student, dim, lr)
+    _set_state(model, w, b)
+    model.grads = {"dw": dw.clone(), "db": db.clone()}
+    model.optimize()
+    return {"w": tensor_info(model, "w"), "b": tensor_info(model, "b")}
+
+
+@probe
+def one_iteration_without_autograd(student: Any, dim: int, x: torch.Tensor,
+                                   y: torch.Tensor) -> dict[str, Any]:
+    """forward, backward, optimize under torch.no_grad(), with autograd entry points watched."""
+    log = CallLog()
+    model = _build(student, dim)
+    flags = {"init_w": tensor_info(model, "w").get("requires_grad"),
+             "init_b": tensor_info(model, "b").get("requires_grad")}
+    error = ""
+    with _AutogradWatch(log), torch.no_grad():
+        try:
+            yhat = model.forward(x)
+            model.backward(x, yhat, y)
+            model.optimize()
+        except RuntimeError as exc:
+            error = str(exc)[:300]
+    return {"requires_grad": flags, "autograd_calls": log.events, "error": error}
+
+
+@probe
+def fit(student: Any, dim: int, x: torch.Tensor, y: torch.Tensor, lr: float, iterations: int,
+        every: int) -> dict[str, Any]:
+    """Train with the student's own methods; return snapshots of (w, b) for the judge."""
+    model = _build(student, dim, lr)
+    snapshots = []
+    for step in range(iterations + 1):
+        if step % every == 0:
+            snapshots.append({"w": tensor_info(model, "w"), "b": tensor_info(model, "b")})
+        if step == iterations:
+            break
+        yhat = model.forward(x)
+        model.backward(x, yhat, y)
+        model.optimize()
+    return {"snapshots": snapshots}

@@ -1,0 +1,41 @@
+"""Probes for training_loop: run the student's train() on an nn.Linear, with spies attached."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from grader.probing import CallLog, SpyCriterion, probe, spy_module, spy_optimizer, to_floats
+
+OPTIMIZERS = {"SGD": torch.optim.SGD, "Adam": torch.optim.Adam}
+CRITERIA = {"MSELoss": torch.nn.MSELoss, "CrossEntropyLoss": torch.nn.CrossEntropyLoss}
+MAX_REPORTED = 1000
+
+
+
+@probe
+def train(student: Any, state: dict[str, torch.Tensor], inputs: torch.Tensor,
+          labels: torch.Tensor, criterion: str, optimizer: dict[str, Any],
+          epochs: int) -> dict[str, Any]:
+    """Call train(model, inputs, labels, criterion, optimizer, epochs) positionally."""
+    out_features, in_features = state["weight"].shape
+    model = torch.nn.Linear(in_features, out_features)
+    model.load_state_dict(state)
+    log = CallLog()
+    spy_module(model, log)
+    loss_fn = SpyCriterion(CRITERIA[criterion](), log)
+    settings = {k: v for k, v in optimizer.items() if k != "name"}
+    opt = spy_optimizer(OPTIMIZERS[optimizer["name"]](model.parameters(), **settings), log)
+    returned = student.train(model, inputs, labels, loss_fn, opt, epochs)
+    observed: dict[str, Any] = {
+        "returned_type": type(returned).__name__,
+        "final_state": {k: v.detach().clone() for k, v in model.state_dict().items()},
+        "calls": log.events[: MAX_REPORTED * 6],
+        "criterion_shapes": loss_fn.argument_shapes[:3],
+    }
+    if isinstance(returned, (list, tuple)):
+        items = list(returned)[:MAX_REPORTED]
+        observed.update(length=len(returned), item_types=[type(v).__name__ for v in items],
+                        values=to_floats(items))
+    return observed

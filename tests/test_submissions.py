@@ -1,0 +1,152 @@
+"""Exact verdicts for the sample submissions, graded by the real engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import REFERENCE, SUBMISSIONS, TEMPLATE
+
+# fixture folder -> {check id: (status, text in message, text in hint)}; every other check passes.
+EXPECTED: dict[str, dict[str, tuple[str, str, str]]] = {
+    "correct_variant": {},
+    "my_linear_transposed": {
+        "my_linear::test_parameter_shapes": ("failed", "weights has shape (2, 3); expected (3, 2)",
+                                             "(in_features, out_features)"),
+        "my_linear::test_output_shape_1d_and_2d": ("failed", "cannot be multiplied",
+                                                   "stores weights as (in_features"),
+        "my_linear::test_output_shape_3d": ("failed", "raised RuntimeError", ""),
+        "my_linear::test_output_values": ("failed", "could not set the parameters", ""),
+        "my_linear::test_output_values_without_bias": ("failed", "weights has shape (2, 3)", ""),
+        "my_linear::test_gradients_reach_parameters": ("failed", "weights has shape (2, 3)", ""),
+        "my_linear::test_sgd_fits_linear_regression": ("failed", "cannot be multiplied", ""),
+    },
+    "my_linear_plain_tensor": {
+        "my_linear::test_parameters_registered": ("failed", "lists ['bias']", "nn.Parameter"),
+        "my_linear::test_bias_false_registers_no_bias": ("failed", "lists nothing", ""),
+        "my_linear::test_gradients_reach_parameters": ("failed", "weights.grad is None",
+                                                       "without `.detach()`"),
+        "my_linear::test_sgd_fits_linear_regression": ("failed", "mean squared error", ""),
+    },
+    "my_linear_no_bias_in_forward": {
+        "my_linear::test_output_values": ("failed", "wrong values", "Is the bias added"),
+        "my_linear::test_gradients_reach_parameters": ("failed", "bias.grad is None", ""),
+        "my_linear::test_sgd_fits_linear_regression": ("failed", "mean squared error", ""),
+    },
+    "training_loop_no_zero_grad": {
+        "training_loop::test_matches_standard_loop_sgd_momentum": (
+            "failed", "losses per epoch differ", "Gradients accumulate"),
+        "training_loop::test_matches_standard_loop_adam": ("failed", "First difference at epoch 3",
+                                                           "zero_grad()"),
+        "training_loop::test_call_order": ("failed", "epoch 1 made the calls [forward", ""),
+        "training_loop::test_regression_with_mse_converges": ("failed", "after 150 epochs",
+                                                              "Gradients accumulate"),
+    },
+    "training_loop_step_before_backward": {
+        "training_loop::test_matches_standard_loop_sgd_momentum": (
+            "failed", "losses per epoch differ", "must come after `loss.backward()`"),
+        "training_loop::test_matches_standard_loop_adam": ("failed", "differ", ""),
+        "training_loop::test_call_order": ("failed", "criterion, step, backward", ""),
+        "training_loop::test_regression_with_mse_converges": ("failed", "MSE", ""),
+        "training_loop::test_classification_with_cross_entropy_converges": (
+            "failed", "accuracy", "must come after"),
+    },
+    "training_loop_returns_tensors": {
+        "training_loop::test_returns_list_of_floats": ("failed", "a list of Tensor", "loss.item()"),
+    },
+    "scratch_lr_sum_not_mean": {
+        "scratch_lr::test_dw_matches_autograd": ("failed", "wrong values", "divide by m"),
+    },
+    "scratch_lr_no_bias_in_forward": {
+        "scratch_lr::test_forward_with_bias": ("failed", "b = 0.7", "add `+ self.b`"),
+        "scratch_lr::test_training_converges": ("failed", "did not fall", ""),
+    },
+    "scratch_lr_sign_error": {
+        "scratch_lr::test_dw_matches_autograd": ("failed", "wrong values", "opposite sign"),
+        "scratch_lr::test_db_matches_autograd": ("failed", "wrong values", "opposite sign"),
+        "scratch_lr::test_training_converges": ("failed", "did not fall", ""),
+    },
+    "scratch_lr_uses_autograd": {
+        "scratch_lr::test_no_autograd": ("failed", "w requires grad", "No autograd"),
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_exact_verdicts(grade_folder, name):
+    graded = grade_folder(SUBMISSIONS / name)
+    expected = EXPECTED[name]
+    assert graded.not_passed() == set(expected)
+    for check_id, (status, message, hint) in expected.items():
+        check = graded.check(check_id)
+        assert check["status"] == status
+        assert check["score"] == 0
+        assert message in check["message"]
+        assert hint in check["hint"]
+    assert graded.report["score"] == 30 - sum(graded.check(c)["max_score"] for c in expected)
+
+
+def test_reference_scores_full_marks(grade_folder):
+    graded = grade_folder(REFERENCE)
+    assert graded.report["score"] == graded.report["max_score"] == 30
+    assert "Total: 30/30" in graded.result.output
+
+
+def test_template_scores_zero_and_says_not_implemented(grade_folder):
+    graded = grade_folder(TEMPLATE)
+    assert graded.report["score"] == 0
+    for assignment in graded.report["assignments"]:
+        assert assignment["status"] == "graded"
+        for check in assignment["checks"]:
+            assert check["status"] == "failed"
+            assert "is not implemented yet" in check["message"]
+            assert "Traceback" not in check["message"]
+
+
+def test_missing_files_score_zero_and_others_are_graded(grade_folder):
+    graded = grade_folder(SUBMISSIONS / "only_my_linear")
+    assert graded.assignment("my_linear")["score"] == 10
+    for name, file in (("training_loop", "training_loop.py"), ("scratch_lr", "scratch_lr.py")):
+        assignment = graded.assignment(name)
+        assert assignment["status"] == "missing"
+        assert assignment["score"] == 0
+        assert assignment["message"] == f"{file} not found"
+
+
+def test_syntax_error_fails_only_its_assignment(grade_folder):
+    graded = grade_folder(SUBMISSIONS / "syntax_error")
+    my_linear = graded.assignment("my_linear")
+    assert my_linear["score"] == 0
+    for check in my_linear["checks"]:
+        assert check["status"] == "failed"
+        assert "my_linear.py could not be imported: SyntaxError" in check["message"]
+        assert "(my_linear.py, line" in check["message"]
+    assert graded.report["score"] == 20
+
+
+def test_exit_at_import_fails_only_its_assignment(grade_folder):
+    graded = grade_folder(SUBMISSIONS / "exit_at_import")
+    for check in graded.assignment("training_loop")["checks"]:
+        assert check["status"] == "failed"
+        assert "stopped the grader while being imported: the code called exit(3)" in check[
+            "message"]
+    assert graded.report["score"] == 20
+
+
+def test_infinite_loop_times_out_and_grading_goes_on(grade_folder):
+    graded = grade_folder(SUBMISSIONS / "infinite_loop", "--timeout", "1")
+    timed_out = {c["id"] for c in graded.assignment("scratch_lr")["checks"]
+                 if c["status"] == "timeout"}
+    assert timed_out == {"scratch_lr::test_forward_shape", "scratch_lr::test_forward_with_bias",
+                         "scratch_lr::test_no_autograd", "scratch_lr::test_training_converges"}
+    check = graded.check("scratch_lr::test_forward_shape")
+    assert check["message"] == "LR(3).forward(x) with x of shape (3, 8) did not finish within 1 s"
+    assert check["score"] == 0
+    assert graded.report["score"] == 30 - 1 - 1 - 1 - 1.5
+
+
+def test_messages_name_the_student_line(grade_folder):
+    graded = grade_folder(SUBMISSIONS / "my_linear_transposed")
+    message = graded.check("my_linear::test_output_shape_1d_and_2d")["message"]
+    assert "MyLinear(3, 2)(x) with x of shape (3,)" in message
+    assert "(my_linear.py, line" in message
+    assert "grader" not in message.split("raised")[1]
