@@ -42,8 +42,9 @@ def collect(specs: list[AssignmentSpec]) -> tuple[list[AssignmentSpec], list[Che
         previous = os.environ.pop("PYTEST_ADDOPTS", None)
         try:
             with contextlib.redirect_stdout(io.StringIO()):
-                pytest.main([*pytest_arguments(specs, root, ini), "--collect-only"],
-                            plugins=[collector])
+                pytest.main(
+                    [*pytest_arguments(specs, root, ini), "--collect-only"], plugins=[collector]
+                )
         finally:
             if previous is not None:
                 os.environ["PYTEST_ADDOPTS"] = previous
@@ -61,11 +62,13 @@ def render(collected: tuple[list[AssignmentSpec], list[CheckMeta]]) -> str:
         mine = [c for c in checks if c.assignment == spec.name]
         total = sum(c.points for c in mine)
         warning = "" if abs(total - spec.points) < 1e-9 else f"  (spec says {spec.points:g}!)"
-        lines.append(f"{spec.name}: {spec.title}  [{spec.student_file}, {total:g} points]"
-                     + warning)
+        lines.append(
+            f"{spec.name}: {spec.title}  [{spec.student_file}, {total:g} points]" + warning
+        )
         for c in mine:
-            lines.append(f"  {c.id:<48} {c.category:<12} {c.points:>5g}  {c.visibility:<15}"
-                         f" {c.timeout:g}s")
+            lines.append(
+                f"  {c.id:<48} {c.category:<12} {c.points:>5g}  {c.visibility:<15} {c.timeout:g}s"
+            )
         lines.append("")
     lines.append(f"total: {sum(c.points for c in checks):g} points in {len(checks)} checks")
     return "\n".join(lines) + "\n"

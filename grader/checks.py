@@ -30,7 +30,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 CHECK_MARKER = "check"
 
 
-class Failure(Exception):  # noqa: N818 - named for what a check author means
+class Failure(Exception):
     """The student's code is wrong. `rationale` says what happened; `help` what to try."""
 
     def __init__(self, rationale: str, help: str = "") -> None:
@@ -43,8 +43,9 @@ class Mismatch(Failure):
     """A value came back different from what was expected."""
 
     def __init__(self, expected: Any, actual: Any, call: str = "", help: str = "") -> None:
-        rationale = say("mismatch", call=call or say("the_result"), expected=expected,
-                        actual=actual)
+        rationale = say(
+            "mismatch", call=call or say("the_result"), expected=expected, actual=actual
+        )
         super().__init__(rationale, help)
         self.expected = expected
         self.actual = actual
@@ -54,8 +55,9 @@ class ProbeTimeout(Failure):
     """A probe call hit its wall-clock deadline."""
 
 
-def check(points: float, category: str, visibility: str | None = None,
-          timeout: float | None = None) -> Callable[[F], F]:
+def check(
+    points: float, category: str, visibility: str | None = None, timeout: float | None = None
+) -> Callable[[F], F]:
     """Mark a pytest function as a graded check."""
     if category not in CATEGORIES:
         raise ValueError(f"category {category!r} is not one of {', '.join(CATEGORIES)}")
@@ -66,8 +68,9 @@ def check(points: float, category: str, visibility: str | None = None,
 
     def decorate(function: F) -> F:
         marker = getattr(pytest.mark, CHECK_MARKER)
-        decorated: F = marker(points=float(points), category=category, visibility=visibility,
-                              timeout=timeout)(function)
+        decorated: F = marker(
+            points=float(points), category=category, visibility=visibility, timeout=timeout
+        )(function)
         return decorated
 
     return decorate
@@ -92,21 +95,29 @@ def expect_tensor(actual: Any, call: str) -> torch.Tensor:
     return actual
 
 
-def expect_shape(actual: Any, expected: Sequence[int], call: str,
-                 hints: dict[tuple[int, ...], str] | None = None) -> None:
+def expect_shape(
+    actual: Any, expected: Sequence[int], call: str, hints: dict[tuple[int, ...], str] | None = None
+) -> None:
     """Fail unless `actual` is a tensor of shape `expected`; `hints` maps wrong shapes to help."""
     __tracebackhide__ = True
     tensor = expect_tensor(actual, call)
     got = tuple(tensor.shape)
     want = tuple(expected)
     if got != want:
-        raise Failure(say("wrong_shape", call=call, actual=fmt_shape(got),
-                          expected=fmt_shape(want)),
-                      (hints or {}).get(got, ""))
+        raise Failure(
+            say("wrong_shape", call=call, actual=fmt_shape(got), expected=fmt_shape(want)),
+            (hints or {}).get(got, ""),
+        )
 
 
-def expect_close(actual: Any, expected: torch.Tensor, call: str, hint: str = "",
-                 rtol: float | None = None, atol: float | None = None) -> None:
+def expect_close(
+    actual: Any,
+    expected: torch.Tensor,
+    call: str,
+    hint: str = "",
+    rtol: float | None = None,
+    atol: float | None = None,
+) -> None:
     """`torch.testing.assert_close`, with a message that names the call and a hint."""
     __tracebackhide__ = True
     tensor = expect_tensor(actual, call)
@@ -137,8 +148,9 @@ def hints(mapping: dict[str, str]) -> Iterator[None]:
         yield
     except Failure as failure:
         if not failure.help:
-            failure.help = next((text for symptom, text in mapping.items()
-                                 if symptom in failure.rationale), "")
+            failure.help = next(
+                (text for symptom, text in mapping.items() if symptom in failure.rationale), ""
+            )
         raise
 
 

@@ -45,8 +45,9 @@ def _specs(names: tuple[str, ...]) -> list[Any]:
         return spec.select(names)
     except KeyError as exc:
         known = ", ".join(s.name for s in spec.discover())
-        raise click.UsageError(UNKNOWN_ASSIGNMENT.format(names=exc.args[0], known=known),
-                               ) from None
+        raise click.UsageError(
+            UNKNOWN_ASSIGNMENT.format(names=exc.args[0], known=known),
+        ) from None
     except SpecError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -58,13 +59,20 @@ def _writer(out: Path) -> Any:
     return write
 
 
-assignment_option = click.option("--assignment", "-a", "assignments", multiple=True,
-                                 metavar="NAME", help=HELP_ASSIGNMENT)
-timeout_option = click.option("--timeout", type=click.FloatRange(min=0.1, max=600),
-                              default=None, metavar="S", help=HELP_TIMEOUT)
+assignment_option = click.option(
+    "--assignment", "-a", "assignments", multiple=True, metavar="NAME", help=HELP_ASSIGNMENT
+)
+timeout_option = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1, max=600),
+    default=None,
+    metavar="S",
+    help=HELP_TIMEOUT,
+)
 seed_option = click.option("--seed", type=int, default=0, show_default=True, help=HELP_SEED)
-lang_option = click.option("--lang", type=click.Choice(LANGUAGES), default="en",
-                           show_default=True, help=HELP_LANG)
+lang_option = click.option(
+    "--lang", type=click.Choice(LANGUAGES), default="en", show_default=True, help=HELP_LANG
+)
 
 
 @click.group(cls=DefaultToSubmit, context_settings={"help_option_names": ["-h", "--help"]})
@@ -76,13 +84,19 @@ def main() -> None:
 @main.command()
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @assignment_option
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,
-              show_default=True, help=HELP_OUT)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_OUT,
+    show_default=True,
+    help=HELP_OUT,
+)
 @timeout_option
 @seed_option
 @lang_option
-def submit(path: Path, assignments: tuple[str, ...], out: Path, timeout: float | None,
-           seed: int, lang: str) -> None:
+def submit(
+    path: Path, assignments: tuple[str, ...], out: Path, timeout: float | None, seed: int, lang: str
+) -> None:
     """Grade the submission folder PATH and write OUT/report.json."""
     from grader.engine import GradeOptions, grade
 
@@ -100,8 +114,9 @@ def submit(path: Path, assignments: tuple[str, ...], out: Path, timeout: float |
     except KeyboardInterrupt:
         if latest:
             write(latest[0])
-        click.echo("interrupted; the partial report is in " + str(out / json_report.FILENAME),
-                   err=True)
+        click.echo(
+            "interrupted; the partial report is in " + str(out / json_report.FILENAME), err=True
+        )
         sys.exit(130)
     click.echo(terminal.render(report, color=_color_enabled()), nl=False)
     click.echo(f"report: {out / json_report.FILENAME}")
@@ -109,14 +124,29 @@ def submit(path: Path, assignments: tuple[str, ...], out: Path, timeout: float |
 
 @main.command()
 @assignment_option
-@click.option("--reference", "reference_dir", type=click.Path(path_type=Path), default=None,
-              help="The reference solutions (default: reference/ in the repository).")
-@click.option("--template", "template_dir", type=click.Path(path_type=Path), default=None,
-              help="The student template (default: student_template/ in the repository).")
+@click.option(
+    "--reference",
+    "reference_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The reference solutions (default: reference/ in the repository).",
+)
+@click.option(
+    "--template",
+    "template_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The student template (default: student_template/ in the repository).",
+)
 @timeout_option
 @click.option("--json", "as_json", is_flag=True, help="Print the validation as JSON.")
-def reference(assignments: tuple[str, ...], reference_dir: Path | None,
-              template_dir: Path | None, timeout: float | None, as_json: bool) -> None:
+def reference(
+    assignments: tuple[str, ...],
+    reference_dir: Path | None,
+    template_dir: Path | None,
+    timeout: float | None,
+    as_json: bool,
+) -> None:
     """Prove the checks right: the reference scores full marks and the template zero."""
     from grader import validation
 

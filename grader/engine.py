@@ -69,21 +69,36 @@ def environment() -> Environment:
 
 
 def _missing_result(spec: AssignmentSpec, message: str) -> AssignmentResult:
-    return AssignmentResult(name=spec.name, title=spec.title, file=spec.student_file,
-                            status="missing", score=0.0, max_score=spec.points, message=message)
+    return AssignmentResult(
+        name=spec.name,
+        title=spec.title,
+        file=spec.student_file,
+        status="missing",
+        score=0.0,
+        max_score=spec.points,
+        message=message,
+    )
 
 
 def _placeholder(meta: dict[str, Any], message: str) -> CheckResult:
-    return CheckResult(id=meta["id"], name=meta["name"], category=meta["category"],
-                       status="error", score=0.0, max_score=meta["points"], message=message,
-                       visibility=meta["visibility"])
+    return CheckResult(
+        id=meta["id"],
+        name=meta["name"],
+        category=meta["category"],
+        status="error",
+        score=0.0,
+        max_score=meta["points"],
+        message=message,
+        visibility=meta["visibility"],
+    )
 
 
 class _Run:
     """The CLI side of one judge run: applies events to the report."""
 
-    def __init__(self, report: Report, specs: list[AssignmentSpec],
-                 on_update: UpdateCallback) -> None:
+    def __init__(
+        self, report: Report, specs: list[AssignmentSpec], on_update: UpdateCallback
+    ) -> None:
         self.report = report
         self.specs = specs
         self.on_update = on_update
@@ -131,8 +146,13 @@ class _Run:
                 assignment.message = reason
 
 
-def _fork_judge(sandbox: Sandbox, specs: list[AssignmentSpec], options: GradeOptions,
-                event_w: int, log_path: Path) -> int:
+def _fork_judge(
+    sandbox: Sandbox,
+    specs: list[AssignmentSpec],
+    options: GradeOptions,
+    event_w: int,
+    log_path: Path,
+) -> int:
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     pid = os.fork()
@@ -146,8 +166,7 @@ def _fork_judge(sandbox: Sandbox, specs: list[AssignmentSpec], options: GradeOpt
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(log, 2)
-        judge_options = JudgeOptions(timeout=options.timeout, seed=options.seed,
-                                     lang=options.lang)
+        judge_options = JudgeOptions(timeout=options.timeout, seed=options.seed, lang=options.lang)
         code = run_judge(sandbox, specs, assignments_root(), judge_options, event_w)
     finally:
         os._exit(code)
@@ -158,8 +177,13 @@ def _judge_deadline(specs: list[AssignmentSpec], options: GradeOptions) -> float
     return JUDGE_GRACE_SECONDS + 8 * per_call * len(specs) * 4
 
 
-def _run_judge(specs: list[AssignmentSpec], staged: Staged, options: GradeOptions,
-               report: Report, on_update: UpdateCallback) -> None:
+def _run_judge(
+    specs: list[AssignmentSpec],
+    staged: Staged,
+    options: GradeOptions,
+    report: Report,
+    on_update: UpdateCallback,
+) -> None:
     run = _Run(report, specs, on_update)
     sandbox = Sandbox(specs, staged.folder, options.limits)
     event_r, event_w = os.pipe()
@@ -172,8 +196,9 @@ def _run_judge(specs: list[AssignmentSpec], staged: Staged, options: GradeOption
             while True:
                 import select
 
-                ready, _, _ = select.select([event_r], [], [], max(0.0, deadline -
-                                                                   time.monotonic()))
+                ready, _, _ = select.select(
+                    [event_r], [], [], max(0.0, deadline - time.monotonic())
+                )
                 if not ready:
                     reason = say("judge_timeout")
                     break
@@ -197,8 +222,12 @@ def _run_judge(specs: list[AssignmentSpec], staged: Staged, options: GradeOption
             del status
 
 
-def grade(source: Path, specs: list[AssignmentSpec], options: GradeOptions,
-          on_update: UpdateCallback | None = None) -> Report:
+def grade(
+    source: Path,
+    specs: list[AssignmentSpec],
+    options: GradeOptions,
+    on_update: UpdateCallback | None = None,
+) -> Report:
     """Grade the submission folder `source` against `specs` and return the finished report."""
     set_language(options.lang)
     on_update = on_update or (lambda report: None)
@@ -218,15 +247,24 @@ def grade(source: Path, specs: list[AssignmentSpec], options: GradeOptions,
         present = []
         for spec in specs:
             if spec.student_file in staged.links:
-                report.assignments.append(_missing_result(spec, say("student_file_link",
-                                                                   file=spec.student_file)))
+                report.assignments.append(
+                    _missing_result(spec, say("student_file_link", file=spec.student_file))
+                )
             elif not staged.has(spec.student_file):
-                report.assignments.append(_missing_result(spec, say("student_file_missing",
-                                                                   file=spec.student_file)))
+                report.assignments.append(
+                    _missing_result(spec, say("student_file_missing", file=spec.student_file))
+                )
             else:
-                report.assignments.append(AssignmentResult(
-                    name=spec.name, title=spec.title, file=spec.student_file, status="graded",
-                    score=0.0, max_score=spec.points))
+                report.assignments.append(
+                    AssignmentResult(
+                        name=spec.name,
+                        title=spec.title,
+                        file=spec.student_file,
+                        status="graded",
+                        score=0.0,
+                        max_score=spec.points,
+                    )
+                )
                 present.append(spec)
         report.recompute()
         on_update(report)

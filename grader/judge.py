@@ -34,9 +34,10 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x9b]")
 
 def neutralise(text: str) -> str:
     """Make captured student output inert: no CI workflow commands, no terminal escapes."""
-    text = _CONTROL.sub(lambda m: "\\x%02x" % ord(m.group()), text)
-    return _WORKFLOW_COMMAND.sub(lambda m: m.group(1) + m.group(2)[0] + "\u200b" + m.group(2)[1:],
-                                 text)
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _WORKFLOW_COMMAND.sub(
+        lambda m: m.group(1) + m.group(2)[0] + "\u200b" + m.group(2)[1:], text
+    )
 
 
 def check_seed(check_id: str, base_seed: int) -> int:
@@ -76,8 +77,9 @@ def describe_student_error(error: dict[str, Any], call: str, student_file: str) 
     if error.get("where") == "import":
         if kind == "SystemExit":
             return Failure(say("exit_at_import", file=student_file, detail=text))
-        return Failure(say("import_failed", file=student_file, kind=kind, message=text,
-                           where=where))
+        return Failure(
+            say("import_failed", file=student_file, kind=kind, message=text, where=where)
+        )
     if error.get("memory"):
         return Failure(say("memory_limit", call=call))
     if kind == "NotImplementedError" and error.get("raised_by_student"):
@@ -109,8 +111,9 @@ def check_meta(item: pytest.Function, spec: AssignmentSpec, options: JudgeOption
 class ProbeCaller:
     """The `probe` fixture: run one probe in the sandbox and return its observation."""
 
-    def __init__(self, sandbox: Sandbox, meta: CheckMeta, spec: AssignmentSpec,
-                 outputs: list[str]) -> None:
+    def __init__(
+        self, sandbox: Sandbox, meta: CheckMeta, spec: AssignmentSpec, outputs: list[str]
+    ) -> None:
         self._sandbox = sandbox
         self._meta = meta
         self._spec = spec
@@ -122,8 +125,7 @@ class ProbeCaller:
         call = call or name
         seed = (self._meta.seed + self._calls) % (2**31)
         self._calls += 1
-        outcome = self._sandbox.call(self._meta.assignment, name, inputs, seed,
-                                     self._meta.timeout)
+        outcome = self._sandbox.call(self._meta.assignment, name, inputs, seed, self._meta.timeout)
         if outcome.output:
             self._outputs.append(outcome.output)
         return self._observation(outcome, call)
@@ -131,13 +133,13 @@ class ProbeCaller:
     def _observation(self, outcome: ProbeOutcome, call: str) -> Any:
         __tracebackhide__ = True
         if outcome.status == "timeout":
-            raise ProbeTimeout(say("timeout", call=call, seconds=f"{self._meta.timeout:g}"),
-                               say("timeout_help"))
+            raise ProbeTimeout(
+                say("timeout", call=call, seconds=f"{self._meta.timeout:g}"), say("timeout_help")
+            )
         if outcome.status == "memory":
             raise Failure(say("memory_limit", call=call))
         if outcome.status == "crashed":
-            raise Failure(say("crashed", call=call, detail=outcome.detail),
-                          say("crashed_help"))
+            raise Failure(say("crashed", call=call, detail=outcome.detail), say("crashed_help"))
         if outcome.status == "garbage":
             raise Failure(say("garbage", call=call, detail=outcome.detail))
         envelope = outcome.value
@@ -156,8 +158,14 @@ class ProbeCaller:
 class JudgePlugin:
     """Collects the checks, provides the `probe` fixture and turns outcomes into verdicts."""
 
-    def __init__(self, sandbox: Sandbox, specs: list[AssignmentSpec], root: Path,
-                 options: JudgeOptions, event_fd: int) -> None:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        specs: list[AssignmentSpec],
+        root: Path,
+        options: JudgeOptions,
+        event_fd: int,
+    ) -> None:
         self.sandbox = sandbox
         self.specs = {s.name: s for s in specs}
         self.root = root
@@ -180,12 +188,19 @@ class JudgePlugin:
         if report.failed:
             path = Path(str(report.fspath))
             assignment = self._assignment_of(path) if path.is_absolute() else "?"
-            self.emit({"event": "collect_error", "assignment": assignment,
-                       "message": say("checks_broken", file=path.name,
-                                      detail=str(report.longrepr)[-1500:])})
+            self.emit(
+                {
+                    "event": "collect_error",
+                    "assignment": assignment,
+                    "message": say(
+                        "checks_broken", file=path.name, detail=str(report.longrepr)[-1500:]
+                    ),
+                }
+            )
 
-    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
-                                      items: list[pytest.Item]) -> None:
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
         order = {name: i for i, name in enumerate(self.specs)}
         kept = []
         for item in items:
@@ -247,8 +262,9 @@ class JudgePlugin:
             "message": message,
             "hint": hint,
             "visibility": meta.visibility,
-            "duration_s": round(time.monotonic() - self.started.get(item.nodeid,
-                                                                     time.monotonic()), 4),
+            "duration_s": round(
+                time.monotonic() - self.started.get(item.nodeid, time.monotonic()), 4
+            ),
             "output": output,
         }
 
@@ -256,10 +272,23 @@ class JudgePlugin:
 def pytest_arguments(specs: list[AssignmentSpec], root: Path, ini: Path) -> list[str]:
     """Arguments that keep pytest away from anything in the working directory or environment."""
     arguments = [
-        "-q", "-p", "no:cacheprovider", "-p", "no:stepwise", "--noconftest",
-        "-c", str(ini), "--rootdir", str(root), "--import-mode=importlib",
-        "-o", "python_files=test_*.py check_*.py", "-o", "python_functions=test_* check_*",
-        "-W", "ignore::pytest.PytestAssertRewriteWarning",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:stepwise",
+        "--noconftest",
+        "-c",
+        str(ini),
+        "--rootdir",
+        str(root),
+        "--import-mode=importlib",
+        "-o",
+        "python_files=test_*.py check_*.py",
+        "-o",
+        "python_functions=test_* check_*",
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
     ]
     return arguments + [str(spec.checks_dir) for spec in specs]
 
@@ -270,8 +299,9 @@ def warm_up_comparisons() -> None:
         torch.testing.assert_close(torch.ones(1), torch.zeros(1))
 
 
-def run_judge(sandbox: Sandbox, specs: list[AssignmentSpec], root: Path,
-              options: JudgeOptions, event_fd: int) -> int:
+def run_judge(
+    sandbox: Sandbox, specs: list[AssignmentSpec], root: Path, options: JudgeOptions, event_fd: int
+) -> int:
     """The judge process's main: run pytest with the plugin; return pytest's exit code."""
     for variable in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS"):
         os.environ.pop(variable, None)

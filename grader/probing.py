@@ -40,8 +40,12 @@ def tensor_info(owner: Any, name: str) -> dict[str, Any]:
     value = getattr(owner, name, _MISSING)
     info: dict[str, Any] = {"kind": kind_of(value), "type": type(value).__name__}
     if isinstance(value, torch.Tensor):
-        info.update(shape=list(value.shape), dtype=str(value.dtype),
-                    requires_grad=bool(value.requires_grad), value=value.detach().clone())
+        info.update(
+            shape=list(value.shape),
+            dtype=str(value.dtype),
+            requires_grad=bool(value.requires_grad),
+            value=value.detach().clone(),
+        )
     return info
 
 

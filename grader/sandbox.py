@@ -161,8 +161,7 @@ def _describe_exception(exc: BaseException, where: str, scratch: str) -> dict[st
         "where": where,
         "memory": memory,
         "frames": _student_frames(exc.__traceback__, scratch),
-        "raised_by_student": bool(innermost)
-        and innermost[0].filename.startswith(scratch + os.sep),
+        "raised_by_student": bool(innermost) and innermost[0].filename.startswith(scratch + os.sep),
     }
 
 
@@ -170,16 +169,34 @@ def _send_envelope(fd: int, envelope: dict[str, Any]) -> None:
     try:
         data = wire.encode(envelope)
     except Exception as exc:  # the probe returned something that is not plain data
-        data = wire.encode({"ok": False, "error": {"type": "WireError", "message": str(exc),
-                                                   "where": "result", "memory": False,
-                                                   "frames": []}})
+        data = wire.encode(
+            {
+                "ok": False,
+                "error": {
+                    "type": "WireError",
+                    "message": str(exc),
+                    "where": "result",
+                    "memory": False,
+                    "frames": [],
+                },
+            }
+        )
     with contextlib.suppress(OSError):
         wire._write_all(fd, data)
 
 
-def _child_main(request: dict[str, Any], inputs: bytes, probes: ModuleType,
-                spec: AssignmentSpec, staging: Path, scratch: Path, out_w: int,
-                result_w: int, limits: Limits, baseline_data: int) -> None:
+def _child_main(
+    request: dict[str, Any],
+    inputs: bytes,
+    probes: ModuleType,
+    spec: AssignmentSpec,
+    staging: Path,
+    scratch: Path,
+    out_w: int,
+    result_w: int,
+    limits: Limits,
+    baseline_data: int,
+) -> None:
     """Runs in the forked child. Never returns: the child always ends in `os._exit`."""
     code = 0
     try:
@@ -211,17 +228,26 @@ def _child_main(request: dict[str, Any], inputs: bytes, probes: ModuleType,
         os._exit(code)
 
 
-def _run_probe(request: dict[str, Any], inputs: bytes, probes: ModuleType,
-               spec: AssignmentSpec, scratch: str) -> dict[str, Any]:
+def _run_probe(
+    request: dict[str, Any], inputs: bytes, probes: ModuleType, spec: AssignmentSpec, scratch: str
+) -> dict[str, Any]:
     probe_fn = getattr(probes, request["probe"], None)
-    if not getattr(probe_fn, PROBE_MARK, False):
-        return {"ok": False, "error": {"type": "GraderError", "where": "probe", "memory": False,
-                                       "message": f"no probe named {request['probe']!r}",
-                                       "frames": []}}
+    if probe_fn is None or not getattr(probe_fn, PROBE_MARK, False):
+        return {
+            "ok": False,
+            "error": {
+                "type": "GraderError",
+                "where": "probe",
+                "memory": False,
+                "message": f"no probe named {request['probe']!r}",
+                "frames": [],
+            },
+        }
     arguments = wire.decode(inputs) if inputs else {}
     try:
         module_spec = importlib.util.spec_from_file_location(
-            spec.module_name, os.path.join(scratch, spec.student_file))
+            spec.module_name, os.path.join(scratch, spec.student_file)
+        )
         assert module_spec is not None and module_spec.loader is not None
         student = importlib.util.module_from_spec(module_spec)
         sys.modules[spec.module_name] = student
@@ -353,8 +379,18 @@ class _Zygote:
         if pid == 0:
             os.close(out_r)
             os.close(result_r)
-            _child_main(request, inputs, self.probes[spec.name], spec, self.staging, scratch,
-                        out_w, result_w, self.limits, _vm_data_bytes())
+            _child_main(
+                request,
+                inputs,
+                self.probes[spec.name],
+                spec,
+                self.staging,
+                scratch,
+                out_w,
+                result_w,
+                self.limits,
+                _vm_data_bytes(),
+            )
         os.close(out_w)
         os.close(result_w)
         try:
@@ -367,8 +403,9 @@ class _Zygote:
             os.close(result_r)
             _force_rmtree(scratch)
 
-    def _supervise(self, pid: int, out_r: int, result_r: int, started: float,
-                   timeout: float) -> ProbeOutcome:
+    def _supervise(
+        self, pid: int, out_r: int, result_r: int, started: float, timeout: float
+    ) -> ProbeOutcome:
         captured = _Captured()
         result = bytearray()
         selector = selectors.DefaultSelector()
@@ -410,14 +447,20 @@ class _Zygote:
         duration = time.monotonic() - started
         if verdict is None and status is not None and not result:
             verdict, detail = "crashed", _describe_exit(status)
-        outcome = ProbeOutcome(status=verdict or "ok", detail=detail, output=captured.text(),
-                               output_bytes=captured.total, duration_s=duration)
+        outcome = ProbeOutcome(
+            status=verdict or "ok",
+            detail=detail,
+            output=captured.text(),
+            output_bytes=captured.total,
+            duration_s=duration,
+        )
         outcome.value = bytes(result) if outcome.status == "ok" else None
         return outcome
 
 
-def _zygote_main(specs: list[AssignmentSpec], staging: Path, limits: Limits, req_r: int,
-                 resp_w: int) -> None:
+def _zygote_main(
+    specs: list[AssignmentSpec], staging: Path, limits: Limits, req_r: int, resp_w: int
+) -> None:
     code = 0
     try:
         _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -440,8 +483,9 @@ def _zygote_main(specs: list[AssignmentSpec], staging: Path, limits: Limits, req
 class Sandbox:
     """The judge's handle on the zygote: send a probe request, get a `ProbeOutcome` back."""
 
-    def __init__(self, specs: list[AssignmentSpec], staging: Path,
-                 limits: Limits | None = None) -> None:
+    def __init__(
+        self, specs: list[AssignmentSpec], staging: Path, limits: Limits | None = None
+    ) -> None:
         self.limits = limits or Limits()
         req_r, self._req_w = os.pipe()
         self._resp_r, resp_w = os.pipe()
@@ -455,10 +499,16 @@ class Sandbox:
         os.close(req_r)
         os.close(resp_w)
 
-    def call(self, assignment: str, probe: str, inputs: dict[str, Any], seed: int,
-             timeout: float) -> ProbeOutcome:
-        request = {"op": "probe", "assignment": assignment, "probe": probe, "seed": seed,
-                   "timeout": timeout}
+    def call(
+        self, assignment: str, probe: str, inputs: dict[str, Any], seed: int, timeout: float
+    ) -> ProbeOutcome:
+        request = {
+            "op": "probe",
+            "assignment": assignment,
+            "probe": probe,
+            "seed": seed,
+            "timeout": timeout,
+        }
         try:
             wire.send_message(self._req_w, request, wire.encode(inputs) if inputs else b"")
             header, payload = wire.recv_message(self._resp_r)

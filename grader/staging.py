@@ -96,15 +96,18 @@ def stage(source: Path, target: Path) -> Staged:
                 staged.problems.append(say("too_many_files", limit=MAX_FILES))
                 return staged
             try:
-                copied = _copy_file(path, target / relative, min(MAX_FILE_BYTES,
-                                                                 MAX_TOTAL_BYTES - total))
+                copied = _copy_file(
+                    path, target / relative, min(MAX_FILE_BYTES, MAX_TOTAL_BYTES - total)
+                )
             except OSError as exc:
-                staged.problems.append(say("skipped_unreadable", path=relative,
-                                           reason=exc.strerror or str(exc)))
+                staged.problems.append(
+                    say("skipped_unreadable", path=relative, reason=exc.strerror or str(exc))
+                )
                 continue
             if copied is None:
-                staged.problems.append(say("skipped_large", path=relative,
-                                           limit=MAX_FILE_BYTES // (1 << 20)))
+                staged.problems.append(
+                    say("skipped_large", path=relative, limit=MAX_FILE_BYTES // (1 << 20))
+                )
                 continue
             sha, size = copied
             total += size

@@ -55,8 +55,9 @@ def _resolve(path: Path | None, default: str, what: str, flag: str) -> Path:
 
 
 def _no_errors(report: Report, assignment: str) -> list[str]:
-    return [f"{c.id}: {c.message}" for c in report.assignment(assignment).checks
-            if c.status == "error"]
+    return [
+        f"{c.id}: {c.message}" for c in report.assignment(assignment).checks if c.status == "error"
+    ]
 
 
 def check_reference(report: Report) -> list[Expectation]:
@@ -64,9 +65,16 @@ def check_reference(report: Report) -> list[Expectation]:
     for a in report.assignments:
         failing = [f"{c.id}: {c.message}" for c in a.checks if c.status != "passed"]
         ok = a.status == "graded" and a.score == a.max_score and not failing
-        rows.append(Expectation(subject="reference", assignment=a.name, expected="full marks",
-                                actual=f"{a.score:g}/{a.max_score:g}", ok=ok,
-                                detail=a.message or "; ".join(failing)))
+        rows.append(
+            Expectation(
+                subject="reference",
+                assignment=a.name,
+                expected="full marks",
+                actual=f"{a.score:g}/{a.max_score:g}",
+                ok=ok,
+                detail=a.message or "; ".join(failing),
+            )
+        )
     return rows
 
 
@@ -75,20 +83,32 @@ def check_template(report: Report) -> list[Expectation]:
     for a in report.assignments:
         errors = _no_errors(report, a.name)
         ok = a.status == "graded" and a.score == 0 and not errors
-        rows.append(Expectation(subject="template", assignment=a.name,
-                                expected="0 points, no errors",
-                                actual=f"{a.score:g}/{a.max_score:g}", ok=ok,
-                                detail=a.message or "; ".join(errors)))
+        rows.append(
+            Expectation(
+                subject="template",
+                assignment=a.name,
+                expected="0 points, no errors",
+                actual=f"{a.score:g}/{a.max_score:g}",
+                ok=ok,
+                detail=a.message or "; ".join(errors),
+            )
+        )
     return rows
 
 
-def validate(specs: list[AssignmentSpec], reference_dir: Path | None = None,
-             template_dir: Path | None = None, timeout: float | None = None) -> ValidationResult:
+def validate(
+    specs: list[AssignmentSpec],
+    reference_dir: Path | None = None,
+    template_dir: Path | None = None,
+    timeout: float | None = None,
+) -> ValidationResult:
     reference = _resolve(reference_dir, "reference", "reference", "--reference")
     template = _resolve(template_dir, "student_template", "student template", "--template")
     options = GradeOptions(timeout=timeout)
-    reports = {"reference": grade(reference, specs, options),
-               "template": grade(template, specs, options)}
+    reports = {
+        "reference": grade(reference, specs, options),
+        "template": grade(template, specs, options),
+    }
     rows = check_reference(reports["reference"]) + check_template(reports["template"])
     return ValidationResult(ok=all(r.ok for r in rows), expectations=rows, reports=reports)
 
@@ -101,8 +121,10 @@ def render(result: ValidationResult, color: bool = False) -> str:
 
     lines = [f"{'':4}  {'subject':<28} {'assignment':<16} {'expected':<22} actual"]
     for row in result.expectations:
-        lines.append(f"{mark(row.ok)}  {row.subject:<28} {row.assignment:<16} "
-                     f"{row.expected:<22} {row.actual}")
+        lines.append(
+            f"{mark(row.ok)}  {row.subject:<28} {row.assignment:<16} "
+            f"{row.expected:<22} {row.actual}"
+        )
         if not row.ok and row.detail:
             lines.append(f"      {one_line(row.detail, 150)}")
     failed = sum(not r.ok for r in result.expectations)

@@ -40,8 +40,12 @@ class Graded:
         return next(a for a in self.report["assignments"] if a["name"] == name)
 
     def not_passed(self) -> set[str]:
-        return {c["id"] for a in self.report["assignments"] for c in a["checks"]
-                if c["status"] != "passed"}
+        return {
+            c["id"]
+            for a in self.report["assignments"]
+            for c in a["checks"]
+            if c["status"] != "passed"
+        }
 
 
 @pytest.fixture(scope="session")

@@ -10,10 +10,16 @@ from tests.conftest import REFERENCE, SUBMISSIONS, TEMPLATE
 EXPECTED: dict[str, dict[str, tuple[str, str, str]]] = {
     "correct_variant": {},
     "my_linear_transposed": {
-        "my_linear::test_parameter_shapes": ("failed", "weights has shape (2, 3); expected (3, 2)",
-                                             "(in_features, out_features)"),
-        "my_linear::test_output_shape_1d_and_2d": ("failed", "cannot be multiplied",
-                                                   "stores weights as (in_features"),
+        "my_linear::test_parameter_shapes": (
+            "failed",
+            "weights has shape (2, 3); expected (3, 2)",
+            "(in_features, out_features)",
+        ),
+        "my_linear::test_output_shape_1d_and_2d": (
+            "failed",
+            "cannot be multiplied",
+            "stores weights as (in_features",
+        ),
         "my_linear::test_output_shape_3d": ("failed", "raised RuntimeError", ""),
         "my_linear::test_output_values": ("failed", "could not set the parameters", ""),
         "my_linear::test_output_values_without_bias": ("failed", "weights has shape (2, 3)", ""),
@@ -23,8 +29,11 @@ EXPECTED: dict[str, dict[str, tuple[str, str, str]]] = {
     "my_linear_plain_tensor": {
         "my_linear::test_parameters_registered": ("failed", "lists ['bias']", "nn.Parameter"),
         "my_linear::test_bias_false_registers_no_bias": ("failed", "lists nothing", ""),
-        "my_linear::test_gradients_reach_parameters": ("failed", "weights.grad is None",
-                                                       "without `.detach()`"),
+        "my_linear::test_gradients_reach_parameters": (
+            "failed",
+            "weights.grad is None",
+            "without `.detach()`",
+        ),
         "my_linear::test_sgd_fits_linear_regression": ("failed", "mean squared error", ""),
     },
     "my_linear_no_bias_in_forward": {
@@ -34,21 +43,36 @@ EXPECTED: dict[str, dict[str, tuple[str, str, str]]] = {
     },
     "training_loop_no_zero_grad": {
         "training_loop::test_matches_standard_loop_sgd_momentum": (
-            "failed", "losses per epoch differ", "Gradients accumulate"),
-        "training_loop::test_matches_standard_loop_adam": ("failed", "First difference at epoch 3",
-                                                           "zero_grad()"),
+            "failed",
+            "losses per epoch differ",
+            "Gradients accumulate",
+        ),
+        "training_loop::test_matches_standard_loop_adam": (
+            "failed",
+            "First difference at epoch 3",
+            "zero_grad()",
+        ),
         "training_loop::test_call_order": ("failed", "epoch 1 made the calls [forward", ""),
-        "training_loop::test_regression_with_mse_converges": ("failed", "after 150 epochs",
-                                                              "Gradients accumulate"),
+        "training_loop::test_regression_with_mse_converges": (
+            "failed",
+            "after 150 epochs",
+            "Gradients accumulate",
+        ),
     },
     "training_loop_step_before_backward": {
         "training_loop::test_matches_standard_loop_sgd_momentum": (
-            "failed", "losses per epoch differ", "must come after `loss.backward()`"),
+            "failed",
+            "losses per epoch differ",
+            "must come after `loss.backward()`",
+        ),
         "training_loop::test_matches_standard_loop_adam": ("failed", "differ", ""),
         "training_loop::test_call_order": ("failed", "criterion, step, backward", ""),
         "training_loop::test_regression_with_mse_converges": ("failed", "MSE", ""),
         "training_loop::test_classification_with_cross_entropy_converges": (
-            "failed", "accuracy", "must come after"),
+            "failed",
+            "accuracy",
+            "must come after",
+        ),
     },
     "training_loop_returns_tensors": {
         "training_loop::test_returns_list_of_floats": ("failed", "a list of Tensor", "loss.item()"),
@@ -82,8 +106,9 @@ def test_exact_verdicts(grade_folder, name):
         assert check["score"] == 0
         assert message in check["message"]
         assert hint in check["hint"]
-    graded_points = sum(a["max_score"] for a in graded.report["assignments"]
-                        if a["status"] == "graded")
+    graded_points = sum(
+        a["max_score"] for a in graded.report["assignments"] if a["status"] == "graded"
+    )
     lost = sum(graded.check(c)["max_score"] for c in expected)
     assert graded.report["score"] == graded_points - lost
 
@@ -130,17 +155,23 @@ def test_exit_at_import_fails_only_its_assignment(grade_folder):
     graded = grade_folder(SUBMISSIONS / "exit_at_import")
     for check in graded.assignment("training_loop")["checks"]:
         assert check["status"] == "failed"
-        assert "stopped the grader while being imported: the code called exit(3)" in check[
-            "message"]
+        assert (
+            "stopped the grader while being imported: the code called exit(3)" in check["message"]
+        )
     assert graded.report["score"] == 20
 
 
 def test_infinite_loop_times_out_and_grading_goes_on(grade_folder):
     graded = grade_folder(SUBMISSIONS / "infinite_loop", "--timeout", "1")
-    timed_out = {c["id"] for c in graded.assignment("scratch_lr")["checks"]
-                 if c["status"] == "timeout"}
-    assert timed_out == {"scratch_lr::test_forward_shape", "scratch_lr::test_forward_with_bias",
-                         "scratch_lr::test_no_autograd", "scratch_lr::test_training_converges"}
+    timed_out = {
+        c["id"] for c in graded.assignment("scratch_lr")["checks"] if c["status"] == "timeout"
+    }
+    assert timed_out == {
+        "scratch_lr::test_forward_shape",
+        "scratch_lr::test_forward_with_bias",
+        "scratch_lr::test_no_autograd",
+        "scratch_lr::test_training_converges",
+    }
     check = graded.check("scratch_lr::test_forward_shape")
     assert check["message"] == "LR(3).forward(x) with x of shape (3, 8) did not finish within 1 s"
     assert check["score"] == 0

@@ -16,8 +16,9 @@ def _build(student: Any, in_features: int, out_features: int, bias: bool | None)
 
 
 @probe
-def construct(student: Any, in_features: int, out_features: int,
-              bias: bool | None = None) -> dict[str, Any]:
+def construct(
+    student: Any, in_features: int, out_features: int, bias: bool | None = None
+) -> dict[str, Any]:
     model = _build(student, in_features, out_features, bias)
     try:
         seen = len(torch.optim.SGD(model.parameters(), lr=0.1).param_groups[0]["params"])
@@ -35,9 +36,15 @@ def construct(student: Any, in_features: int, out_features: int,
 
 
 @probe
-def forward(student: Any, in_features: int, out_features: int, x: torch.Tensor,
-            weights: torch.Tensor | None = None, bias: torch.Tensor | None = None,
-            use_bias: bool | None = None) -> dict[str, Any]:
+def forward(
+    student: Any,
+    in_features: int,
+    out_features: int,
+    x: torch.Tensor,
+    weights: torch.Tensor | None = None,
+    bias: torch.Tensor | None = None,
+    use_bias: bool | None = None,
+) -> dict[str, Any]:
     model = _build(student, in_features, out_features, use_bias)
     problems = []
     if weights is not None:
@@ -51,9 +58,15 @@ def forward(student: Any, in_features: int, out_features: int, x: torch.Tensor,
 
 
 @probe
-def backward(student: Any, in_features: int, out_features: int, x: torch.Tensor,
-             weights: torch.Tensor, bias: torch.Tensor, grad_output: torch.Tensor
-             ) -> dict[str, Any]:
+def backward(
+    student: Any,
+    in_features: int,
+    out_features: int,
+    x: torch.Tensor,
+    weights: torch.Tensor,
+    bias: torch.Tensor,
+    grad_output: torch.Tensor,
+) -> dict[str, Any]:
     model = _build(student, in_features, out_features, None)
     problems = [p for p in (assign(model, "weights", weights), assign(model, "bias", bias)) if p]
     if problems:
@@ -63,14 +76,17 @@ def backward(student: Any, in_features: int, out_features: int, x: torch.Tensor,
         return {"output_requires_grad": False, "weights_grad": None, "bias_grad": None}
     output.backward(grad_output)
     registered = dict(model.named_parameters())
-    grads = {f"{name}_grad": registered[name].grad if name in registered else None
-             for name in ("weights", "bias")}
+    grads = {
+        f"{name}_grad": registered[name].grad if name in registered else None
+        for name in ("weights", "bias")
+    }
     return {"output_requires_grad": True, "registered": sorted(registered), **grads}
 
 
 @probe
-def fit(student: Any, inputs: torch.Tensor, targets: torch.Tensor, lr: float,
-        steps: int) -> dict[str, Any]:
+def fit(
+    student: Any, inputs: torch.Tensor, targets: torch.Tensor, lr: float, steps: int
+) -> dict[str, Any]:
     """Train the student's layer with torch's own SGD; the judge recomputes the loss itself."""
     model = _build(student, inputs.shape[1], targets.shape[1], None)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)

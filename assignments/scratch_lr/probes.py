@@ -68,9 +68,12 @@ class _AutogradWatch:
 def construct(student: Any, dim: int, lr: float | None = None) -> dict[str, Any]:
     model = _build(student, dim, lr)
     lr_value = getattr(model, "lr", None)
-    return {"w": tensor_info(model, "w"), "b": tensor_info(model, "b"),
-            "grads": _grad_info(model),
-            "lr": float(lr_value) if isinstance(lr_value, (int, float, torch.Tensor)) else None}
+    return {
+        "w": tensor_info(model, "w"),
+        "b": tensor_info(model, "b"),
+        "grads": _grad_info(model),
+        "lr": float(lr_value) if isinstance(lr_value, (int, float, torch.Tensor)) else None,
+    }
 
 
 @probe
@@ -79,16 +82,24 @@ def sigmoid(student: Any, dim: int, z: torch.Tensor) -> dict[str, Any]:
 
 
 @probe
-def forward(student: Any, dim: int, x: torch.Tensor, w: torch.Tensor,
-            b: torch.Tensor) -> dict[str, Any]:
+def forward(
+    student: Any, dim: int, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor
+) -> dict[str, Any]:
     model = _build(student, dim)
     _set_state(model, w, b)
     return {"output": model.forward(x)}
 
 
 @probe
-def backward(student: Any, dim: int, x: torch.Tensor, yhat: torch.Tensor, y: torch.Tensor,
-             w: torch.Tensor, b: torch.Tensor) -> dict[str, Any]:
+def backward(
+    student: Any,
+    dim: int,
+    x: torch.Tensor,
+    yhat: torch.Tensor,
+    y: torch.Tensor,
+    w: torch.Tensor,
+    b: torch.Tensor,
+) -> dict[str, Any]:
     model = _build(student, dim)
     _set_state(model, w, b)
     model.backward(x, yhat, y)
@@ -96,8 +107,15 @@ def backward(student: Any, dim: int, x: torch.Tensor, yhat: torch.Tensor, y: tor
 
 
 @probe
-def optimize(student: Any, dim: int, w: torch.Tensor, b: torch.Tensor, dw: torch.Tensor,
-             db: torch.Tensor, lr: float) -> dict[str, Any]:
+def optimize(
+    student: Any,
+    dim: int,
+    w: torch.Tensor,
+    b: torch.Tensor,
+    dw: torch.Tensor,
+    db: torch.Tensor,
+    lr: float,
+) -> dict[str, Any]:
     model = _build(student, dim, lr)
     _set_state(model, w, b)
     model.grads = {"dw": dw.clone(), "db": db.clone()}
@@ -106,13 +124,16 @@ def optimize(student: Any, dim: int, w: torch.Tensor, b: torch.Tensor, dw: torch
 
 
 @probe
-def one_iteration_without_autograd(student: Any, dim: int, x: torch.Tensor,
-                                   y: torch.Tensor) -> dict[str, Any]:
+def one_iteration_without_autograd(
+    student: Any, dim: int, x: torch.Tensor, y: torch.Tensor
+) -> dict[str, Any]:
     """forward, backward, optimize under torch.no_grad(), with autograd entry points watched."""
     log = CallLog()
     model = _build(student, dim)
-    flags = {"init_w": tensor_info(model, "w").get("requires_grad"),
-             "init_b": tensor_info(model, "b").get("requires_grad")}
+    flags = {
+        "init_w": tensor_info(model, "w").get("requires_grad"),
+        "init_b": tensor_info(model, "b").get("requires_grad"),
+    }
     error = ""
     with _AutogradWatch(log), torch.no_grad():
         try:
@@ -125,8 +146,9 @@ def one_iteration_without_autograd(student: Any, dim: int, x: torch.Tensor,
 
 
 @probe
-def fit(student: Any, dim: int, x: torch.Tensor, y: torch.Tensor, lr: float, iterations: int,
-        every: int) -> dict[str, Any]:
+def fit(
+    student: Any, dim: int, x: torch.Tensor, y: torch.Tensor, lr: float, iterations: int, every: int
+) -> dict[str, Any]:
     """Train with the student's own methods; return snapshots of (w, b) for the judge."""
     model = _build(student, dim, lr)
     snapshots = []

@@ -13,11 +13,16 @@ CRITERIA = {"MSELoss": torch.nn.MSELoss, "CrossEntropyLoss": torch.nn.CrossEntro
 MAX_REPORTED = 1000
 
 
-
 @probe
-def train(student: Any, state: dict[str, torch.Tensor], inputs: torch.Tensor,
-          labels: torch.Tensor, criterion: str, optimizer: dict[str, Any],
-          epochs: int) -> dict[str, Any]:
+def train(
+    student: Any,
+    state: dict[str, torch.Tensor],
+    inputs: torch.Tensor,
+    labels: torch.Tensor,
+    criterion: str,
+    optimizer: dict[str, Any],
+    epochs: int,
+) -> dict[str, Any]:
     """Call train(model, inputs, labels, criterion, optimizer, epochs) positionally."""
     out_features, in_features = state["weight"].shape
     model = torch.nn.Linear(in_features, out_features)
@@ -36,6 +41,9 @@ def train(student: Any, state: dict[str, torch.Tensor], inputs: torch.Tensor,
     }
     if isinstance(returned, (list, tuple)):
         items = list(returned)[:MAX_REPORTED]
-        observed.update(length=len(returned), item_types=[type(v).__name__ for v in items],
-                        values=to_floats(items))
+        observed.update(
+            length=len(returned),
+            item_types=[type(v).__name__ for v in items],
+            values=to_floats(items),
+        )
     return observed

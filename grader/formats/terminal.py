@@ -5,10 +5,22 @@ from __future__ import annotations
 from grader.report import CheckResult, Report
 
 SYMBOLS = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⏱", "skipped": "-"}
-COLORS = {"passed": "green", "failed": "red", "error": "magenta", "timeout": "yellow",
-          "skipped": "bright_black"}
-_ANSI = {"green": "32", "red": "31", "magenta": "35", "yellow": "33", "bright_black": "90",
-         "bold": "1", "cyan": "36"}
+COLORS = {
+    "passed": "green",
+    "failed": "red",
+    "error": "magenta",
+    "timeout": "yellow",
+    "skipped": "bright_black",
+}
+_ANSI = {
+    "green": "32",
+    "red": "31",
+    "magenta": "35",
+    "yellow": "33",
+    "bright_black": "90",
+    "bold": "1",
+    "cyan": "36",
+}
 REASON_WIDTH = 110
 
 
@@ -30,19 +42,19 @@ def _check_line(check: CheckResult, color: bool, name_width: int) -> list[str]:
     points = _points(check.score, check.max_score).rjust(7)
     lines = [f"  {symbol} {points}  {check.name.ljust(name_width)}"]
     if check.status != "passed" and check.message:
-        lines.append("             " + _paint(one_line(check.message), COLORS[check.status],
-                                              color))
+        lines.append("             " + _paint(one_line(check.message), COLORS[check.status], color))
         if check.hint:
-            lines.append("             " + _paint("hint: " + one_line(check.hint), "cyan",
-                                                  color))
+            lines.append("             " + _paint("hint: " + one_line(check.hint), "cyan", color))
     return lines
 
 
 def render(report: Report, color: bool = False) -> str:
     lines: list[str] = []
     for assignment in report.assignments:
-        header = (f"{assignment.name} ({assignment.file})  "
-                  f"{_points(assignment.score, assignment.max_score)}")
+        header = (
+            f"{assignment.name} ({assignment.file})  "
+            f"{_points(assignment.score, assignment.max_score)}"
+        )
         if assignment.status != "graded":
             header += f"  [{assignment.status}]"
         lines.append(_paint(header, "bold", color))

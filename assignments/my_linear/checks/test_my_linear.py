@@ -34,11 +34,19 @@ def _matmul_hints() -> dict[str, str]:
 
 def _observe_forward(probe, x, **kwargs):
     with hints(_matmul_hints()):
-        observed = probe("forward", call=_call(x, kwargs.pop("layer", LAYER)),
-                         in_features=IN, out_features=OUT, x=x, **kwargs)
+        observed = probe(
+            "forward",
+            call=_call(x, kwargs.pop("layer", LAYER)),
+            in_features=IN,
+            out_features=OUT,
+            x=x,
+            **kwargs,
+        )
     if "assign_problem" in observed:
-        raise Failure(say("cannot_set", call=LAYER, problem=observed["assign_problem"]),
-                      say("weights_layout_help"))
+        raise Failure(
+            say("cannot_set", call=LAYER, problem=observed["assign_problem"]),
+            say("weights_layout_help"),
+        )
     return observed["output"]
 
 
@@ -56,29 +64,42 @@ def test_parameters_registered(probe):
     observed = probe("construct", call=LAYER, in_features=IN, out_features=OUT)
     names = sorted(observed["parameters"])
     if names != ["bias", "weights"]:
-        raise Failure(say("not_registered", layer=LAYER, found=names or "nothing"),
-                      say("not_registered_help"))
+        raise Failure(
+            say("not_registered", layer=LAYER, found=names or "nothing"), say("not_registered_help")
+        )
     if observed["optimizer_sees"] != 2:
-        raise Failure(say("optimizer_blind", seen=observed["optimizer_sees"]),
-                      say("not_registered_help"))
+        raise Failure(
+            say("optimizer_blind", seen=observed["optimizer_sees"]), say("not_registered_help")
+        )
     count = sum(int(torch.tensor(shape).prod()) for shape in observed["parameters"].values())
     if count != IN * OUT + OUT:
-        raise Failure(say("param_count", actual=count, expected=IN * OUT + OUT),
-                      say("weights_layout_help"))
+        raise Failure(
+            say("param_count", actual=count, expected=IN * OUT + OUT), say("weights_layout_help")
+        )
 
 
 @check(points=1, category="api")
 def test_bias_false_registers_no_bias(probe):
     """MyLinear(3, 2, bias=False) registers weights only, and its bias is None."""
-    observed = probe("construct", call=f"MyLinear({IN}, {OUT}, bias=False)", in_features=IN,
-                     out_features=OUT, bias=False)
+    observed = probe(
+        "construct",
+        call=f"MyLinear({IN}, {OUT}, bias=False)",
+        in_features=IN,
+        out_features=OUT,
+        bias=False,
+    )
     names = sorted(observed["parameters"])
     if "bias" in names or observed["bias"]["kind"] not in ("none",):
         raise Failure(say("bias_false_registered", found=names), say("bias_false_help"))
     if names != ["weights"]:
-        raise Failure(say("not_registered", layer=f"MyLinear({IN}, {OUT}, bias=False)",
-                          found=names or "nothing"),
-                      say("not_registered_help"))
+        raise Failure(
+            say(
+                "not_registered",
+                layer=f"MyLinear({IN}, {OUT}, bias=False)",
+                found=names or "nothing",
+            ),
+            say("not_registered_help"),
+        )
 
 
 @check(points=1, category="shapes")
@@ -88,12 +109,21 @@ def test_parameter_shapes(probe):
     for name, expected in (("weights", (IN, OUT)), ("bias", (OUT,))):
         info = observed[name]
         if "shape" not in info:
-            raise Failure(say("param_missing", name=name, kind=info["kind"],
-                              expected=fmt_shape(expected)), say("not_registered_help"))
+            raise Failure(
+                say("param_missing", name=name, kind=info["kind"], expected=fmt_shape(expected)),
+                say("not_registered_help"),
+            )
         if tuple(info["shape"]) != expected:
             help_key = "weights_layout_help" if name == "weights" else "bias_shape_help"
-            raise Failure(say("param_shape", name=name, actual=fmt_shape(info["shape"]),
-                              expected=fmt_shape(expected)), say(help_key))
+            raise Failure(
+                say(
+                    "param_shape",
+                    name=name,
+                    actual=fmt_shape(info["shape"]),
+                    expected=fmt_shape(expected),
+                ),
+                say(help_key),
+            )
 
 
 @check(points=1, category="shapes")
@@ -120,8 +150,11 @@ def test_output_values(probe):
     output = _observe_forward(probe, x, weights=weights, bias=bias)
     expected = x @ weights + bias
     hint = ""
-    if isinstance(output, torch.Tensor) and output.shape == expected.shape and torch.allclose(
-            output.float(), x @ weights, atol=1e-5):
+    if (
+        isinstance(output, torch.Tensor)
+        and output.shape == expected.shape
+        and torch.allclose(output.float(), x @ weights, atol=1e-5)
+    ):
         hint = say("bias_missing_hint")
     expect_close(output, expected, _call(x), hint=hint)
 
@@ -142,11 +175,21 @@ def test_gradients_reach_parameters(probe):
     grad_output = seeded_randn(4, OUT)
     call = _call(x) + ", then output.backward(g)"
     with hints(_matmul_hints()):
-        observed = probe("backward", call=call, in_features=IN, out_features=OUT, x=x,
-                         weights=weights, bias=bias, grad_output=grad_output)
+        observed = probe(
+            "backward",
+            call=call,
+            in_features=IN,
+            out_features=OUT,
+            x=x,
+            weights=weights,
+            bias=bias,
+            grad_output=grad_output,
+        )
     if "assign_problem" in observed:
-        raise Failure(say("cannot_set", call=LAYER, problem=observed["assign_problem"]),
-                      say("weights_layout_help"))
+        raise Failure(
+            say("cannot_set", call=LAYER, problem=observed["assign_problem"]),
+            say("weights_layout_help"),
+        )
     if not observed["output_requires_grad"]:
         raise Failure(say("no_grad_output", call=_call(x)), say("grad_none_help", name="weights"))
     leaf_w = weights.clone().requires_grad_()
@@ -166,17 +209,26 @@ def test_sgd_fits_linear_regression(probe):
     true_w, true_b = seeded_randn(IN, OUT), seeded_randn(OUT)
     targets = inputs @ true_w + true_b + seeded_randn(64, OUT, scale=0.01)
     steps, limit = 300, 0.01
-    observed = probe("fit", call=f"training {LAYER} with torch.optim.SGD", inputs=inputs,
-                     targets=targets, lr=0.1, steps=steps)
+    observed = probe(
+        "fit",
+        call=f"training {LAYER} with torch.optim.SGD",
+        inputs=inputs,
+        targets=targets,
+        lr=0.1,
+        steps=steps,
+    )
     weights, bias = observed["weights"], observed["bias"]
     if "value" not in weights or "value" not in bias:
-        raise Failure(say("not_registered", layer=LAYER, found="weights/bias missing"),
-                      say("not_registered_help"))
+        raise Failure(
+            say("not_registered", layer=LAYER, found="weights/bias missing"),
+            say("not_registered_help"),
+        )
     try:
         predictions = inputs @ weights["value"] + bias["value"]
         loss = float(torch.nn.functional.mse_loss(predictions, targets))
     except RuntimeError:
         loss = float("inf")
     if not loss < limit:
-        raise Failure(say("not_converged", steps=steps, loss=loss, limit=limit),
-                      say("not_converged_help"))
+        raise Failure(
+            say("not_converged", steps=steps, loss=loss, limit=limit), say("not_converged_help")
+        )

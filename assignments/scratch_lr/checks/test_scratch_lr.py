@@ -19,8 +19,11 @@ DIM, M = 3, 8
 
 
 def _matches(actual, expected) -> bool:
-    return (isinstance(actual, torch.Tensor) and actual.shape == expected.shape
-            and torch.allclose(actual.double(), expected.double(), rtol=1e-4, atol=1e-6))
+    return (
+        isinstance(actual, torch.Tensor)
+        and actual.shape == expected.shape
+        and torch.allclose(actual.double(), expected.double(), rtol=1e-4, atol=1e-6)
+    )
 
 
 def _hint_for(actual, expected, candidates: dict[str, torch.Tensor]) -> str:
@@ -40,11 +43,25 @@ def _data(m: int = M, dim: int = DIM):
 
 def _expect_tensor_attr(info: dict, dim: int, name: str, expected: tuple[int, ...]) -> None:
     if "shape" not in info:
-        raise Failure(say("missing_attribute", dim=dim, name=name, kind=info["kind"],
-                          expected=fmt_shape(expected)))
+        raise Failure(
+            say(
+                "missing_attribute",
+                dim=dim,
+                name=name,
+                kind=info["kind"],
+                expected=fmt_shape(expected),
+            )
+        )
     if tuple(info["shape"]) != expected:
-        raise Failure(say("init_shape", dim=dim, name=name, actual=fmt_shape(info["shape"]),
-                          expected=fmt_shape(expected)))
+        raise Failure(
+            say(
+                "init_shape",
+                dim=dim,
+                name=name,
+                actual=fmt_shape(info["shape"]),
+                expected=fmt_shape(expected),
+            )
+        )
 
 
 def _expect_grad(grads: dict, key: str, call: str, expected: tuple[int, ...]) -> torch.Tensor:
@@ -52,12 +69,21 @@ def _expect_grad(grads: dict, key: str, call: str, expected: tuple[int, ...]) ->
         raise Failure(say("grads_not_dict", dim=DIM, kind=grads.get("kind")))
     info = grads[key]
     if "value" not in info:
-        raise Failure(say("grad_missing", call=call, key=key, kind=info["kind"],
-                          expected=fmt_shape(expected)))
+        raise Failure(
+            say("grad_missing", call=call, key=key, kind=info["kind"], expected=fmt_shape(expected))
+        )
     if tuple(info["shape"]) != expected:
         hint = say("db_shape_hint") if key == "db" else ""
-        raise Failure(say("grad_shape", call=call, key=key, actual=fmt_shape(info["shape"]),
-                          expected=fmt_shape(expected)), hint)
+        raise Failure(
+            say(
+                "grad_shape",
+                call=call,
+                key=key,
+                actual=fmt_shape(info["shape"]),
+                expected=fmt_shape(expected),
+            ),
+            hint,
+        )
     return info["value"]
 
 
@@ -76,8 +102,9 @@ def test_forward_shape(probe):
     """forward(x) with x of shape (dim, m) returns shape (1, m)."""
     x, _ = _data()
     call = f"LR({DIM}).forward(x) with x of shape {fmt_shape(tuple(x.shape))}"
-    observed = probe("forward", call=call, dim=DIM, x=x, w=seeded_randn(DIM, 1),
-                     b=torch.scalar_tensor(0.3))
+    observed = probe(
+        "forward", call=call, dim=DIM, x=x, w=seeded_randn(DIM, 1), b=torch.scalar_tensor(0.3)
+    )
     expect_shape(observed["output"], (1, M), call, hints={(M, 1): say("forward_shape_hint")})
 
 
@@ -99,9 +126,14 @@ def test_forward_with_bias(probe):
     call = f"LR({DIM}).forward(x) with b = 0.7"
     observed = probe("forward", call=call, dim=DIM, x=x, w=w, b=b)
     expected = torch.sigmoid(w.T @ x + b)
-    hint = _hint_for(observed["output"], expected,
-                     {"missing_b_hint": torch.sigmoid(w.T @ x),
-                      "forward_shape_hint": torch.sigmoid(x.T @ w + b)})
+    hint = _hint_for(
+        observed["output"],
+        expected,
+        {
+            "missing_b_hint": torch.sigmoid(w.T @ x),
+            "forward_shape_hint": torch.sigmoid(x.T @ w + b),
+        },
+    )
     expect_close(observed["output"], expected, call, hint=hint)
 
 
@@ -115,11 +147,21 @@ def test_optimize_is_one_gradient_step(probe):
     for name, start, grad in (("w", w, dw), ("b", b, db)):
         info = observed[name]
         if "value" not in info:
-            raise Failure(say("missing_attribute", dim=DIM, name=name, kind=info["kind"],
-                              expected=fmt_shape(tuple(start.shape))))
+            raise Failure(
+                say(
+                    "missing_attribute",
+                    dim=DIM,
+                    name=name,
+                    kind=info["kind"],
+                    expected=fmt_shape(tuple(start.shape)),
+                )
+            )
         expected = start - lr * grad
-        hint = _hint_for(info["value"], expected, {"optimize_ascent_hint": start + lr * grad,
-                                                   "optimize_lr_hint": start - grad})
+        hint = _hint_for(
+            info["value"],
+            expected,
+            {"optimize_ascent_hint": start + lr * grad, "optimize_lr_hint": start - grad},
+        )
         expect_close(info["value"], expected, f"{name} after {call}", hint=hint)
 
 
@@ -169,12 +211,16 @@ def test_no_autograd(probe):
         if observed["requires_grad"][f"init_{name}"]:
             raise Failure(say("requires_grad", dim=DIM, name=name), say("no_autograd_help"))
     if observed["autograd_calls"]:
-        raise Failure(say("autograd_used", call=call,
-                          calls=", ".join(sorted(set(observed["autograd_calls"])))),
-                      say("no_autograd_help"))
+        raise Failure(
+            say(
+                "autograd_used", call=call, calls=", ".join(sorted(set(observed["autograd_calls"])))
+            ),
+            say("no_autograd_help"),
+        )
     if observed["error"]:
-        raise Failure(say("autograd_failed", call=call, error=observed["error"]),
-                      say("no_autograd_help"))
+        raise Failure(
+            say("autograd_failed", call=call, error=observed["error"]), say("no_autograd_help")
+        )
 
 
 @check(points=1.5, category="convergence")
@@ -185,21 +231,33 @@ def test_training_converges(probe):
     direction = torch.tensor([[1.5], [-1.0]])
     y = ((direction.T @ x + 0.2) > 0).float()
     call = f"training LR({dim}, lr=0.5) for {iterations} steps"
-    observed = probe("fit", call=call, dim=dim, x=x, y=y, lr=0.5, iterations=iterations,
-                     every=every)
+    observed = probe(
+        "fit", call=call, dim=dim, x=x, y=y, lr=0.5, iterations=iterations, every=every
+    )
     losses, accuracy = [], 0.0
     for snapshot in observed["snapshots"]:
         w, b = snapshot["w"].get("value"), snapshot["b"].get("value")
         if w is None or b is None or tuple(w.shape) != (dim, 1) or b.numel() != 1:
-            raise Failure(say("missing_attribute", dim=dim, name="w", kind="malformed",
-                              expected=fmt_shape((dim, 1))))
+            raise Failure(
+                say(
+                    "missing_attribute",
+                    dim=dim,
+                    name="w",
+                    kind="malformed",
+                    expected=fmt_shape((dim, 1)),
+                )
+            )
         yhat = torch.sigmoid(w.detach().float().T @ x + b.detach().float().reshape(()))
-        losses.append(float(torch.nn.functional.binary_cross_entropy(
-            yhat.clamp(1e-7, 1 - 1e-7), y)))
+        losses.append(
+            float(torch.nn.functional.binary_cross_entropy(yhat.clamp(1e-7, 1 - 1e-7), y))
+        )
         accuracy = float(((yhat >= 0.5).float() == y).float().mean())
     if not losses[-1] < losses[0]:
-        raise Failure(say("loss_not_falling", first=losses[0], last=losses[-1]),
-                      say("converge_help"))
+        raise Failure(
+            say("loss_not_falling", first=losses[0], last=losses[-1]), say("converge_help")
+        )
     if not accuracy >= limit:
-        raise Failure(say("not_converged", iterations=iterations, accuracy=accuracy,
-                          limit=limit), say("converge_help"))
+        raise Failure(
+            say("not_converged", iterations=iterations, accuracy=accuracy, limit=limit),
+            say("converge_help"),
+        )

@@ -18,8 +18,10 @@ def _call(optimizer: dict[str, Any], criterion: str, epochs: int) -> str:
 
 
 def _initial_state(in_features: int, out_features: int) -> dict[str, torch.Tensor]:
-    return {"weight": seeded_randn(out_features, in_features, scale=0.5),
-            "bias": seeded_randn(out_features, scale=0.5)}
+    return {
+        "weight": seeded_randn(out_features, in_features, scale=0.5),
+        "bias": seeded_randn(out_features, scale=0.5),
+    }
 
 
 def reference_loop(state, inputs, labels, criterion, optimizer, epochs, variant="canonical"):
@@ -44,8 +46,9 @@ def reference_loop(state, inputs, labels, criterion, optimizer, epochs, variant=
             opt.step()
         if variant == "double_step":
             opt.step()
-        losses.append(loss.item() if variant != "loss_after_step"
-                      else loss_fn(model(inputs), labels).item())
+        losses.append(
+            loss.item() if variant != "loss_after_step" else loss_fn(model(inputs), labels).item()
+        )
     return losses, {k: v.detach() for k, v in model.state_dict().items()}
 
 
@@ -59,13 +62,17 @@ VARIANT_HINTS = {
 
 
 def _same_state(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
-    return all(k in b and a[k].shape == b[k].shape and torch.allclose(a[k], b[k], rtol=1e-4,
-                                                                      atol=1e-5) for k in a)
+    return all(
+        k in b and a[k].shape == b[k].shape and torch.allclose(a[k], b[k], rtol=1e-4, atol=1e-5)
+        for k in a
+    )
 
 
 def _same_losses(actual: list[Any], expected: list[float]) -> bool:
     return len(actual) == len(expected) and all(
-        a is not None and abs(a - e) <= 1e-5 + 1e-4 * abs(e) for a, e in zip(actual, expected))
+        a is not None and abs(a - e) <= 1e-5 + 1e-4 * abs(e)
+        for a, e in zip(actual, expected, strict=False)
+    )
 
 
 def _diagnose_calls(calls: list[str]) -> str:
@@ -84,16 +91,16 @@ def _diagnose(observed, state, inputs, labels, criterion, optimizer, epochs) -> 
     if from_calls:
         return from_calls
     for variant, key in VARIANT_HINTS.items():
-        losses, final = reference_loop(state, inputs, labels, criterion, optimizer, epochs,
-                                       variant)
+        losses, final = reference_loop(state, inputs, labels, criterion, optimizer, epochs, variant)
         if _same_state(observed["final_state"], final) and (
-                variant != "loss_after_step" or _same_losses(observed.get("values", []), losses)):
+            variant != "loss_after_step" or _same_losses(observed.get("values", []), losses)
+        ):
             return say(key)
     return ""
 
 
 def _first_difference(actual: list[Any], expected: list[float]) -> str:
-    for epoch, (a, e) in enumerate(zip(actual, expected), start=1):
+    for epoch, (a, e) in enumerate(zip(actual, expected, strict=False), start=1):
         if a is None or abs(a - e) > 1e-5 + 1e-4 * abs(e):
             return f"First difference at epoch {epoch}: got {a}, expected {e:.6g}."
     return ""
@@ -114,40 +121,61 @@ def _classification_data(per_class: int = 20):
 
 def _expect_list(observed: dict[str, Any], call: str, epochs: int) -> None:
     if "length" not in observed:
-        raise Failure(say("not_a_list", call=call, kind=observed["returned_type"], epochs=epochs),
-                      say("not_floats_help"))
+        raise Failure(
+            say("not_a_list", call=call, kind=observed["returned_type"], epochs=epochs),
+            say("not_floats_help"),
+        )
     if observed["length"] != epochs:
-        raise Failure(say("wrong_length", call=call, length=observed["length"], epochs=epochs),
-                      say("wrong_length_help"))
+        raise Failure(
+            say("wrong_length", call=call, length=observed["length"], epochs=epochs),
+            say("wrong_length_help"),
+        )
 
 
 def _expect_list_of_floats(observed: dict[str, Any], call: str, epochs: int) -> None:
     _expect_list(observed, call, epochs)
     kinds = sorted(set(observed["item_types"]))
     if kinds != ["float"]:
-        raise Failure(say("not_floats", call=call, kind=", ".join(kinds)),
-                      say("not_floats_help"))
+        raise Failure(say("not_floats", call=call, kind=", ".join(kinds)), say("not_floats_help"))
 
 
 def _expect_canonical(probe, optimizer: dict[str, Any], epochs: int = 6) -> None:
     inputs, labels = _regression_data()
     state = _initial_state(3, 1)
     call = _call(optimizer, "MSELoss", epochs)
-    observed = probe("train", call=call, state=state, inputs=inputs, labels=labels,
-                     criterion="MSELoss", optimizer=optimizer, epochs=epochs)
+    observed = probe(
+        "train",
+        call=call,
+        state=state,
+        inputs=inputs,
+        labels=labels,
+        criterion="MSELoss",
+        optimizer=optimizer,
+        epochs=epochs,
+    )
     _expect_list(observed, call, epochs)
-    expected_losses, expected_state = reference_loop(state, inputs, labels, "MSELoss", optimizer,
-                                                     epochs)
+    expected_losses, expected_state = reference_loop(
+        state, inputs, labels, "MSELoss", optimizer, epochs
+    )
     if not _same_losses(observed["values"], expected_losses):
-        raise Failure(say("trajectory", call=call,
-                          details=_first_difference(observed["values"], expected_losses)),
-                      _diagnose(observed, state, inputs, labels, "MSELoss", optimizer, epochs))
+        raise Failure(
+            say(
+                "trajectory",
+                call=call,
+                details=_first_difference(observed["values"], expected_losses),
+            ),
+            _diagnose(observed, state, inputs, labels, "MSELoss", optimizer, epochs),
+        )
     if not _same_state(observed["final_state"], expected_state):
-        details = ", ".join(f"{k}: got {observed['final_state'][k].flatten()[:3].tolist()}, "
-                            f"expected {v.flatten()[:3].tolist()}"
-                            for k, v in expected_state.items())
-        raise Failure(say("final_state", call=call, details=details),
-                      _diagnose(observed, state, inputs, labels, "MSELoss", optimizer, epochs))
+        details = ", ".join(
+            f"{k}: got {observed['final_state'][k].flatten()[:3].tolist()}, "
+            f"expected {v.flatten()[:3].tolist()}"
+            for k, v in expected_state.items()
+        )
+        raise Failure(
+            say("final_state", call=call, details=details),
+            _diagnose(observed, state, inputs, labels, "MSELoss", optimizer, epochs),
+        )
 
 
 @check(points=2, category="api")
@@ -157,8 +185,16 @@ def test_returns_list_of_floats(probe):
     optimizer = {"name": "SGD", "lr": 0.05}
     call = _call(optimizer, "MSELoss", epochs)
     inputs, labels = _regression_data()
-    observed = probe("train", call=call, state=_initial_state(3, 1), inputs=inputs,
-                     labels=labels, criterion="MSELoss", optimizer=optimizer, epochs=epochs)
+    observed = probe(
+        "train",
+        call=call,
+        state=_initial_state(3, 1),
+        inputs=inputs,
+        labels=labels,
+        criterion="MSELoss",
+        optimizer=optimizer,
+        epochs=epochs,
+    )
     _expect_list_of_floats(observed, call, epochs)
 
 
@@ -181,19 +217,34 @@ def test_call_order(probe):
     optimizer = {"name": "SGD", "lr": 0.05}
     call = _call(optimizer, "MSELoss", epochs)
     inputs, labels = _regression_data()
-    observed = probe("train", call=call, state=_initial_state(3, 1), inputs=inputs,
-                     labels=labels, criterion="MSELoss", optimizer=optimizer, epochs=epochs)
+    observed = probe(
+        "train",
+        call=call,
+        state=_initial_state(3, 1),
+        inputs=inputs,
+        labels=labels,
+        criterion="MSELoss",
+        optimizer=optimizer,
+        epochs=epochs,
+    )
     calls = observed["calls"]
     if not calls:
         raise Failure(say("no_calls", call=call), say("call_order_help"))
     expected = list(STEPS) * epochs
     if calls != expected:
         for epoch in range(max(len(calls), len(expected)) // len(STEPS) + 1):
-            got = calls[epoch * 5:(epoch + 1) * 5]
-            want = expected[epoch * 5:(epoch + 1) * 5]
+            got = calls[epoch * 5 : (epoch + 1) * 5]
+            want = expected[epoch * 5 : (epoch + 1) * 5]
             if got != want:
-                raise Failure(say("call_order", epoch=epoch + 1, actual=", ".join(got),
-                                  expected=", ".join(want)), say("call_order_help"))
+                raise Failure(
+                    say(
+                        "call_order",
+                        epoch=epoch + 1,
+                        actual=", ".join(got),
+                        expected=", ".join(want),
+                    ),
+                    say("call_order_help"),
+                )
 
 
 @check(points=1.5, category="convergence")
@@ -203,15 +254,31 @@ def test_regression_with_mse_converges(probe):
     inputs, labels = _regression_data(64)
     optimizer = {"name": "SGD", "lr": 0.1, "momentum": 0.5}
     call = _call(optimizer, "MSELoss", epochs)
-    observed = probe("train", call=call, state=_initial_state(3, 1), inputs=inputs,
-                     labels=labels, criterion="MSELoss", optimizer=optimizer, epochs=epochs)
+    observed = probe(
+        "train",
+        call=call,
+        state=_initial_state(3, 1),
+        inputs=inputs,
+        labels=labels,
+        criterion="MSELoss",
+        optimizer=optimizer,
+        epochs=epochs,
+    )
     state = observed["final_state"]
-    loss = float(torch.nn.functional.mse_loss(inputs @ state["weight"].T + state["bias"],
-                                              labels))
+    loss = float(torch.nn.functional.mse_loss(inputs @ state["weight"].T + state["bias"], labels))
     if not loss < limit:
-        raise Failure(say("not_converged", task=call, epochs=epochs, metric="MSE", value=loss,
-                          relation="below", limit=limit),
-                      _diagnose_calls(observed["calls"]) or say("loop_help"))
+        raise Failure(
+            say(
+                "not_converged",
+                task=call,
+                epochs=epochs,
+                metric="MSE",
+                value=loss,
+                relation="below",
+                limit=limit,
+            ),
+            _diagnose_calls(observed["calls"]) or say("loop_help"),
+        )
 
 
 @check(points=1.5, category="convergence")
@@ -222,13 +289,29 @@ def test_classification_with_cross_entropy_converges(probe):
     optimizer = {"name": "Adam", "lr": 0.1}
     call = _call(optimizer, "CrossEntropyLoss", epochs)
     with hints({"log_softmax": say("not_converged_help"), "Long": say("not_converged_help")}):
-        observed = probe("train", call=call, state=_initial_state(2, 3), inputs=inputs,
-                         labels=labels, criterion="CrossEntropyLoss", optimizer=optimizer,
-                         epochs=epochs)
+        observed = probe(
+            "train",
+            call=call,
+            state=_initial_state(2, 3),
+            inputs=inputs,
+            labels=labels,
+            criterion="CrossEntropyLoss",
+            optimizer=optimizer,
+            epochs=epochs,
+        )
     state = observed["final_state"]
     logits = inputs @ state["weight"].T + state["bias"]
     accuracy = float((logits.argmax(dim=1) == labels).float().mean())
     if not accuracy >= limit:
-        raise Failure(say("not_converged", task=call, epochs=epochs, metric="accuracy",
-                          value=accuracy, relation="at least", limit=limit),
-                      _diagnose_calls(observed["calls"]) or say("not_converged_help"))
+        raise Failure(
+            say(
+                "not_converged",
+                task=call,
+                epochs=epochs,
+                metric="accuracy",
+                value=accuracy,
+                relation="at least",
+                limit=limit,
+            ),
+            _diagnose_calls(observed["calls"]) or say("not_converged_help"),
+        )
