@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 import grader
-from grader import protections, wire
+from grader import fingerprint, preload, protections, wire
 from grader.judge import JudgeOptions, run_judge
 from grader.messages import say, set_language
 from grader.report import (
@@ -65,6 +65,7 @@ def environment() -> Environment:
         torch_version=torch.__version__,
         platform=platform.platform(),
         protections=protections.active(),
+        checks_hash=fingerprint.checks_hash(),
     )
 
 
@@ -270,6 +271,7 @@ def grade(
         on_update(report)
         if present:
             prepare_torch()
+            preload.warm()
             _run_judge(present, staged, options, report, on_update)
     report.recompute()
     report.complete = True
