@@ -342,6 +342,8 @@ class Batch:
         set_language(self.options.lang)
         started = time.monotonic()
         self.out.mkdir(parents=True, exist_ok=True)
+        for stale in self.out.glob(".*.tmp"):
+            stale.unlink()
         work = self.out / WORK_DIR
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir()
@@ -368,6 +370,8 @@ class Batch:
             folder = self.out / candidate.student
             entry = gradebook.Entry(candidate.student, None, f"{candidate.student}/report.json")
             self.entries[candidate.student] = entry
+            for stale in folder.glob(".*.tmp"):
+                stale.unlink()  # left by a killed run: write_atomic's temp file, never renamed
             existing = reusable(folder / json_report.FILENAME, candidate, current) if resume else None
             if existing is not None:
                 entry.report = existing

@@ -21,6 +21,7 @@ from typing import Any
 from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_worker
 
 from grader import staging
+from grader.spec import ASSIGNMENTS_ENV, assignments_root
 from grader.workers import Job, Outcome, WorkerProcess
 
 PLUGIN_NAME = "torchgrade-grader"
@@ -123,7 +124,11 @@ def run(
         client = Client(scheduler)
     else:
         cluster = LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            env={ASSIGNMENTS_ENV: str(assignments_root())},
         )
         client = Client(cluster)
     try:

@@ -40,9 +40,9 @@ def _import_pytest_plugins() -> None:
             importlib.import_module(f"_pytest.{name}")
 
 
-def warm_worker() -> None:
+def warm_worker(hugepages: bool = True) -> None:
     """All that a long-lived worker does once before it forks one process per submission."""
-    from grader import hugepages
+    from grader import hugepages as huge_pages
     from grader.engine import prepare_torch
 
     prepare_torch()
@@ -50,4 +50,5 @@ def warm_worker() -> None:
     _import_pytest_plugins()
     gc.collect()
     gc.freeze()
-    hugepages.collapse()
+    if hugepages:
+        huge_pages.collapse()

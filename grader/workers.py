@@ -38,6 +38,8 @@ FRAME = struct.Struct(">Q")
 MAX_MESSAGE = 1 << 16
 MAX_REPORT_BYTES = 256 << 20
 BACKSTOP_GRACE_SECONDS = 120.0
+HUGEPAGES_MIN_JOBS = 4
+NO_HUGEPAGES = "--no-hugepages"
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -150,7 +152,7 @@ def _wait(pid: int, control: socket.socket, deadline: float) -> tuple[str, str]:
         selector.close()
 
 
-def serve(control_fd: int) -> None:
+def serve(control_fd: int, hugepages: bool = True) -> None:
     """The worker's main loop: warm up, then grade each job the client sends."""
     from grader import preload
     from grader.sandbox import reap_descendants
@@ -158,7 +160,7 @@ def serve(control_fd: int) -> None:
     control = socket.socket(fileno=control_fd)
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    preload.warm_worker()
+    preload.warm_worker(hugepages)
     control.send(json.dumps({"op": READY, "pid": os.getpid()}).encode())
     while True:
         try:
@@ -186,18 +188,23 @@ def serve(control_fd: int) -> None:
 # --------------------------------------------------------------------------- client side
 
 
-def _worker_command(control_fd: int) -> list[str]:
-    return [sys.executable, "-I", "-m", "grader.workers", str(control_fd)]
+def _worker_command(control_fd: int, hugepages: bool) -> list[str]:
+    flags = [] if hugepages else [NO_HUGEPAGES]
+    return [sys.executable, "-I", "-m", "grader.workers", str(control_fd), *flags]
 
 
 class WorkerProcess:
     """The client's handle on one worker: start it, hand it jobs, collect the outcomes."""
 
-    def __init__(self, log: IO[bytes] | None = None) -> None:
+    def __init__(self, log: IO[bytes] | None = None, hugepages: bool = True) -> None:
+        """`hugepages`: worth its 0.5 s start-up cost only if the worker will grade a few."""
+        from grader.spec import ASSIGNMENTS_ENV, assignments_root
+
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.process = subprocess.Popen(
-            _worker_command(theirs.fileno()),
+            _worker_command(theirs.fileno(), hugepages),
             pass_fds=(theirs.fileno(),),
+            env={**os.environ, ASSIGNMENTS_ENV: str(assignments_root())},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=log if log is not None else subprocess.DEVNULL,
@@ -319,16 +326,17 @@ class LocalPool:
         self.log = log
         self.workers: list[WorkerProcess] = []
 
-    def _start(self) -> WorkerProcess:
-        worker = WorkerProcess(self.log)
+    def _start(self, hugepages: bool = True) -> WorkerProcess:
+        worker = WorkerProcess(self.log, hugepages)
         self.workers.append(worker)
         return worker
 
     def run(self, jobs: Iterable[Job], on_result: ResultCallback) -> None:
         """Grade every job; call `on_result` in the client as each one finishes."""
         queue = deque(jobs)
-        for _ in range(min(self.size, len(queue))):
-            self._start()
+        workers = min(self.size, len(queue))
+        for _ in range(workers):
+            self._start(hugepages=len(queue) >= HUGEPAGES_MIN_JOBS * workers)
         selector = selectors.DefaultSelector()
         for worker in self.workers:
             selector.register(worker.control, selectors.EVENT_READ, ("control", worker))
@@ -388,9 +396,9 @@ class LocalPool:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1 or not argv[0].isdigit():
-        sys.exit("usage: python -m grader.workers CONTROL_FD (started by `grade batch`)")
-    serve(int(argv[0]))
+    if not argv or not argv[0].isdigit() or set(argv[1:]) - {NO_HUGEPAGES}:
+        sys.exit(f"usage: python -m grader.workers CONTROL_FD [{NO_HUGEPAGES}] (grade batch runs it)")
+    serve(int(argv[0]), hugepages=NO_HUGEPAGES not in argv)
 
 
 if __name__ == "__main__":
