@@ -19,7 +19,8 @@ import stat
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
@@ -33,16 +34,16 @@ RATIO_FLOOR_BYTES = 1 << 20
 CHUNK = 1 << 16
 JUNK_DIRS = {"__MACOSX"}
 
-_TAR_OPENERS: dict[str, Callable[[Path], IO[bytes]]] = {
-    ".tar.gz": lambda p: gzip.open(p, "rb"),
-    ".tgz": lambda p: gzip.open(p, "rb"),
-    ".tar.bz2": lambda p: bz2.open(p, "rb"),
-    ".tbz2": lambda p: bz2.open(p, "rb"),
-    ".tar.xz": lambda p: lzma.open(p, "rb"),
-    ".txz": lambda p: lzma.open(p, "rb"),
-    ".tar": lambda p: open(p, "rb"),  # noqa: SIM115
+_TAR_COMPRESSION = {
+    ".tar.gz": "gz",
+    ".tgz": "gz",
+    ".tar.bz2": "bz2",
+    ".tbz2": "bz2",
+    ".tar.xz": "xz",
+    ".txz": "xz",
+    ".tar": "",
 }
-SUPPORTED = (".zip", *_TAR_OPENERS)
+SUPPORTED = (".zip", *_TAR_COMPRESSION)
 UNSUPPORTED = (".rar", ".7z", ".gz", ".bz2", ".xz", ".zst")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -168,10 +169,26 @@ def _unzip(archive: Path, target: Path, notes: list[str]) -> None:
                 _write(source, target / relative, budget, info.filename)
 
 
-def _untar(archive: Path, opener: Callable[[Path], IO[bytes]], target: Path, notes: list[str]) -> None:
+@contextmanager
+def _decompressed(archive: Path, compression: str) -> Iterator[Any]:
+    if compression == "gz":
+        with gzip.open(archive, "rb") as raw:
+            yield raw
+    elif compression == "bz2":
+        with bz2.open(archive, "rb") as raw:
+            yield raw
+    elif compression == "xz":
+        with lzma.open(archive, "rb") as raw:
+            yield raw
+    else:
+        with archive.open("rb") as raw:
+            yield raw
+
+
+def _untar(archive: Path, compression: str, target: Path, notes: list[str]) -> None:
     budget = _Budget(archive.stat().st_size)
     limit = MAX_TOTAL_BYTES + (MAX_ENTRIES + 2) * 3 * tarfile.BLOCKSIZE
-    with opener(archive) as raw:
+    with _decompressed(archive, compression) as raw:
         stream: Any = _LimitedReader(raw, limit)
         with tarfile.open(fileobj=stream, mode="r|") as bundle:
             for member in bundle:
@@ -213,7 +230,7 @@ def unpack(archive: Path, target: Path) -> Unpacked:
         if suffix == ".zip":
             _unzip(archive, target, notes)
         else:
-            _untar(archive, _TAR_OPENERS[suffix], target, notes)
+            _untar(archive, _TAR_COMPRESSION[suffix], target, notes)
     except Rejected:
         shutil.rmtree(target, ignore_errors=True)
         raise

@@ -29,7 +29,7 @@ from grader.atomic import write_atomic
 from grader.formats import json_report
 from grader.messages import say, set_language
 from grader.progress import Progress
-from grader.report import AssignmentResult, Environment, Report, Submission
+from grader.report import AssignmentResult, AssignmentStatus, Environment, Report, Submission
 from grader.spec import AssignmentSpec
 from grader.workers import Job, Outcome
 
@@ -56,7 +56,9 @@ DONE_LINE = (
     "{graded} graded, {reused} reused from an earlier run, {errors} with errors, in {seconds:.1f} s"
 )
 WRITTEN_LINE = "gradebook: {gradebook}\nsummary: {summary}"
-INTERRUPTED = "interrupted: {done} of {total} submissions have reports; rerun the same command to finish"
+INTERRUPTED = (
+    "interrupted: {done} of {total} submissions have reports; rerun the same command to finish"
+)
 WORKER_FAILED = "a grading worker could not start ({detail}); see {log}"
 
 
@@ -133,9 +135,7 @@ def discover(root: Path, out: Path) -> tuple[list[Path], list[Path]]:
     for entry in sorted(root.iterdir()):
         if entry.name.startswith(".") or entry.resolve() == out_resolved:
             continue
-        if entry.is_dir():
-            found.append(entry)
-        elif archives.archive_suffix(entry):
+        if entry.is_dir() or archives.archive_suffix(entry):
             found.append(entry)
         else:
             ignored.append(entry)
@@ -230,7 +230,7 @@ def stand_in_report(
     candidate: Candidate,
     specs: list[AssignmentSpec],
     options: BatchOptions,
-    status: str,
+    status: AssignmentStatus,
     message: str,
 ) -> Report:
     """The report of a submission that could not be graded: refused, or its worker died."""
@@ -249,7 +249,7 @@ def stand_in_report(
                 name=spec.name,
                 title=spec.title,
                 file=spec.student_file,
-                status=status,  # type: ignore[arg-type]
+                status=status,
                 score=0.0,
                 max_score=spec.points,
                 message=message,
@@ -276,7 +276,9 @@ def _from_outcome(
     if report is not None and report.environment.checks_hash != current["checks_hash"]:
         detail, report = "the worker has different checks installed than this machine", None
     if report is None:
-        return stand_in_report(candidate, specs, options, "error", say("worker_died", detail=detail))
+        return stand_in_report(
+            candidate, specs, options, "error", say("worker_died", detail=detail)
+        )
     report.submission.path = str(candidate.source)
     report.submission.problems = [*candidate.notes, *report.submission.problems]
     return report
@@ -372,7 +374,9 @@ class Batch:
             self.entries[candidate.student] = entry
             for stale in folder.glob(".*.tmp"):
                 stale.unlink()  # left by a killed run: write_atomic's temp file, never renamed
-            existing = reusable(folder / json_report.FILENAME, candidate, current) if resume else None
+            existing = (
+                reusable(folder / json_report.FILENAME, candidate, current) if resume else None
+            )
             if existing is not None:
                 entry.report = existing
                 if any(not (folder / name).exists() for name in self._format_files()):

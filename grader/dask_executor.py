@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_worker
 
@@ -103,7 +103,7 @@ class GraderPlugin(WorkerPlugin):
 
 def grade_task(fields: dict[str, Any], entries: list[Entry]) -> dict[str, Any]:
     """Runs on a Dask worker: grade one packed submission with that worker's grader."""
-    plugin: GraderPlugin = get_worker().plugins[PLUGIN_NAME]
+    plugin = cast(GraderPlugin, get_worker().plugins[PLUGIN_NAME])
     with tempfile.TemporaryDirectory(prefix="torchgrade-dask-") as scratch:
         folder = Path(scratch) / "submission"
         unpack(entries, folder)

@@ -397,7 +397,9 @@ class LocalPool:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or not argv[0].isdigit() or set(argv[1:]) - {NO_HUGEPAGES}:
-        sys.exit(f"usage: python -m grader.workers CONTROL_FD [{NO_HUGEPAGES}] (grade batch runs it)")
+        sys.exit(
+            f"usage: python -m grader.workers CONTROL_FD [{NO_HUGEPAGES}] (grade batch runs it)"
+        )
     serve(int(argv[0]), hugepages=NO_HUGEPAGES not in argv)
 
 

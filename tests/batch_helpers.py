@@ -63,7 +63,9 @@ def batch_env(marker: str) -> dict[str, str]:
     return {**os.environ, "NO_COLOR": "1", MARKER_VARIABLE: marker}
 
 
-def run_batch(*args: Any, marker: str = "", timeout: float = 240) -> subprocess.CompletedProcess[str]:
+def run_batch(
+    *args: Any, marker: str = "", timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
     """`grade batch` as a real process, the way an instructor runs it."""
     return subprocess.run(
         batch_command(*args), capture_output=True, text=True, timeout=timeout, env=batch_env(marker)

@@ -7,8 +7,8 @@ import os
 import signal
 import statistics
 import subprocess
-import time
 import threading
+import time
 import uuid
 import zipfile
 
@@ -36,7 +36,7 @@ ASSIGNMENTS = ("my_linear", "training_loop", "scratch_lr")
 
 @pytest.fixture(scope="module")
 def class_folder(tmp_path_factory: pytest.TempPathFactory):
-    """A class of seven: correct, buggy, hanging, empty, zipped, a hostile zip, a tar with a link."""
+    """Seven students: correct, buggy, hanging, empty, zipped, a hostile zip, a tar with a link."""
     root = tmp_path_factory.mktemp("class")
     copy(REFERENCE, root / "alice")
     copy(SUBMISSIONS / "training_loop_no_zero_grad", root / "bob")
@@ -63,7 +63,15 @@ def class_folder(tmp_path_factory: pytest.TempPathFactory):
 def test_every_student_gets_one_row_matching_their_report(class_folder):
     root, out, result, _ = class_folder
     rows = read_gradebook(out)
-    assert [r["student"] for r in rows] == ["alice", "bob", "empty", "hana", "lin", "mallory", "zoe"]
+    assert [r["student"] for r in rows] == [
+        "alice",
+        "bob",
+        "empty",
+        "hana",
+        "lin",
+        "mallory",
+        "zoe",
+    ]
     for row in rows:
         graded = report(out, row["student"])
         assert row["report"] == f"{row['student']}/report.json"
@@ -209,9 +217,7 @@ def test_dask_executor_gives_the_local_gradebook(class_folder, tmp_path):
     pytest.importorskip("distributed")
     root, local, _, _ = class_folder
     dask = tmp_path / "dask"
-    result = run_batch(
-        root, "--out", dask, "--timeout", "1", "--executor", "dask", "--jobs", "2"
-    )
+    result = run_batch(root, "--out", dask, "--timeout", "1", "--executor", "dask", "--jobs", "2")
     assert result.returncode == 0, result.stderr
     assert (dask / "gradebook.csv").read_text() == (local / "gradebook.csv").read_text()
     for row in read_gradebook(local):
