@@ -22,7 +22,7 @@ from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_wo
 
 from grader import staging
 from grader.spec import ASSIGNMENTS_ENV, assignments_root
-from grader.workers import Job, Outcome, WorkerProcess
+from grader.workers import Job, Outcome, WorkerProcess, become_subreaper, reap_orphans
 
 PLUGIN_NAME = "torchgrade-grader"
 MAX_BUNDLE_FILES = staging.MAX_FILES + 1
@@ -83,6 +83,7 @@ class GraderPlugin(WorkerPlugin):
     name = PLUGIN_NAME
 
     def setup(self, worker: Any) -> None:
+        become_subreaper()
         self.lock = threading.Lock()
         self.process: WorkerProcess | None = WorkerProcess()
 
@@ -98,6 +99,7 @@ class GraderPlugin(WorkerPlugin):
             if self.process.process.poll() is not None:
                 self.process.stop()
                 self.process = None
+                reap_orphans(keep=set())
             return outcome
 
 

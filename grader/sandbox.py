@@ -201,6 +201,7 @@ def _child_main(
     code = 0
     try:
         os.setsid()
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(out_w, 1)

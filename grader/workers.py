@@ -39,6 +39,8 @@ MAX_MESSAGE = 1 << 16
 MAX_REPORT_BYTES = 256 << 20
 BACKSTOP_GRACE_SECONDS = 120.0
 HUGEPAGES_MIN_JOBS = 4
+ORPHAN_SWEEPS = 5
+ORPHAN_SWEEP_SECONDS = 0.1
 NO_HUGEPAGES = "--no-hugepages"
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
@@ -59,6 +61,31 @@ def _describe_exit(status: int) -> str:
             return f"was killed by {signal.Signals(os.WTERMSIG(status)).name}"
         return f"was killed by signal {os.WTERMSIG(status)}"
     return f"exited with code {os.WEXITSTATUS(status)}"
+
+
+def reap_orphans(keep: set[int]) -> None:
+    """Kill and reap this process's children other than `keep`.
+
+    A worker that dies can leave a probe child behind (one spinning in a student's infinite
+    loop, say). With this process marked a child subreaper, such orphans are re-parented here
+    instead of to init, so the client can end them.
+    """
+    children: list[int] = []
+    with contextlib.suppress(OSError):
+        for tid in os.listdir("/proc/self/task"):
+            with contextlib.suppress(OSError), open(f"/proc/self/task/{tid}/children") as handle:
+                children.extend(int(p) for p in handle.read().split())
+    for pid in children:
+        if pid in keep:
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+
+def become_subreaper(on: bool = True) -> None:
+    _prctl(_PR_SET_CHILD_SUBREAPER, int(on))
 
 
 @dataclass(frozen=True)
@@ -334,6 +361,7 @@ class LocalPool:
     def run(self, jobs: Iterable[Job], on_result: ResultCallback) -> None:
         """Grade every job; call `on_result` in the client as each one finishes."""
         queue = deque(jobs)
+        become_subreaper()
         workers = min(self.size, len(queue))
         for _ in range(workers):
             self._start(hugepages=len(queue) >= HUGEPAGES_MIN_JOBS * workers)
@@ -358,6 +386,8 @@ class LocalPool:
         finally:
             selector.close()
             self.close()
+            reap_orphans(keep=set())
+            become_subreaper(False)
 
     def _on_control(
         self,
@@ -384,6 +414,9 @@ class LocalPool:
         if worker.busy:
             on_result(*worker.finish("crashed", detail))
         worker.stop()
+        for _ in range(ORPHAN_SWEEPS):
+            reap_orphans(keep={w.process.pid for w in self.workers})
+            time.sleep(ORPHAN_SWEEP_SECONDS)
         if queue:
             replacement = self._start()
             selector.register(replacement.control, selectors.EVENT_READ, ("control", replacement))

@@ -112,3 +112,21 @@ def marked_processes(marker: str) -> list[int]:
         if needle in environ and state != "Z":
             found.append(int(entry.name))
     return found
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            found += [int(p) for p in Path(f"/proc/{pid}/task/{tid}/children").read_text().split()]
+    except OSError:
+        pass
+    return found
+
+
+def descendants_at_depth(pid: int, depth: int) -> list[int]:
+    """Processes exactly `depth` generations below `pid` (worker, grader, zygote, probe)."""
+    level = [pid]
+    for _ in range(depth):
+        level = [child for parent in level for child in _children(parent)]
+    return level

@@ -17,9 +17,11 @@ import pytest
 from grader import batch
 from grader.workers import Job, LocalPool
 from tests.batch_helpers import (
+    MARKER_VARIABLE,
     batch_command,
     batch_env,
     copy,
+    descendants_at_depth,
     marked_processes,
     read_gradebook,
     report,
@@ -184,7 +186,10 @@ def test_killed_batch_resumes_without_regrading(tmp_path):
     assert list(out.glob("**/.*.tmp")) == []
 
 
-def test_a_worker_that_dies_costs_one_submission_and_is_replaced():
+def test_a_worker_that_dies_costs_one_submission_and_is_replaced(monkeypatch):
+    """Its spinning probe child is ended too, though its sandbox died with the worker."""
+    marker = uuid.uuid4().hex
+    monkeypatch.setenv(MARKER_VARIABLE, marker)
     pool = LocalPool(1)
     outcomes: dict[str, object] = {}
     hang = Job("hang", str(SUBMISSIONS / "infinite_loop"), ("scratch_lr",), timeout=1.0)
@@ -193,23 +198,25 @@ def test_a_worker_that_dies_costs_one_submission_and_is_replaced():
     def on_result(job: Job, outcome) -> None:
         outcomes[job.student] = outcome
 
-    def kill_when_busy() -> None:
+    def kill_when_a_probe_spins() -> None:
+        """Kill the worker while a probe child (worker > grader > zygote > probe) is running."""
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             workers = list(pool.workers)
-            if workers and workers[0].ready and workers[0].busy:
-                time.sleep(0.5)
+            if workers and descendants_at_depth(workers[0].process.pid, 3):
+                time.sleep(0.3)
                 os.kill(workers[0].process.pid, signal.SIGKILL)
                 return
-            time.sleep(0.02)
+            time.sleep(0.01)
 
-    killer = threading.Thread(target=kill_when_busy)
+    killer = threading.Thread(target=kill_when_a_probe_spins)
     killer.start()
     pool.run([hang, fine], on_result)
     killer.join()
     assert outcomes["hang"].report_json is None
     assert "killed by SIGKILL" in outcomes["hang"].error
     assert json.loads(outcomes["fine"].report_json)["score"] == 10
+    assert marked_processes(marker) == []
 
 
 def test_dask_executor_gives_the_local_gradebook(class_folder, tmp_path):
