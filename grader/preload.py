@@ -42,12 +42,15 @@ def _import_pytest_plugins() -> None:
 
 def warm_worker(hugepages: bool = True) -> None:
     """All that a long-lived worker does once before it forks one process per submission."""
+    from grader import fingerprint
     from grader import hugepages as huge_pages
-    from grader.engine import prepare_torch
+    from grader.engine import environment, prepare_torch
 
     prepare_torch()
     warm()
     _import_pytest_plugins()
+    environment()
+    fingerprint.checks_hash()
     gc.collect()
     gc.freeze()
     if hugepages:

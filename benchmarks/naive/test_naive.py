@@ -45,8 +45,10 @@ def _standard(model, inputs, labels, criterion, optimizer, epochs):
     return losses
 
 
-@pytest.mark.parametrize("make", [lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
-                                  lambda p: torch.optim.Adam(p, lr=0.05)])
+@pytest.mark.parametrize(
+    "make",
+    [lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), lambda p: torch.optim.Adam(p, lr=0.05)],
+)
 def test_training_loop_matches_the_standard_loop(make):
     from training_loop import train
 
