@@ -363,9 +363,8 @@ def write_results(out: Path, r: Results) -> None:
         "|---|---|---|---|",
     ]
     for label, measure in rows:
-        lines.append(
-            f"| {label} | {measure.wall:.2f} s | {measure.cpu:.2f} s | {_ratio(measure.wall, floor.wall)} |"
-        )
+        ratio = _ratio(measure.wall, floor.wall)
+        lines.append(f"| {label} | {measure.wall:.2f} s | {measure.cpu:.2f} s | {ratio} |")
     lines += [
         "",
         f"- Per submission, batch over {small}: {r.batch_small.wall / small:.3f} s wall, "
