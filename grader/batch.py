@@ -351,6 +351,12 @@ class Batch:
         work.mkdir()
         try:
             return self._run(work, started)
+        except KeyboardInterrupt:
+            if self.entries:
+                self.write_gradebook()
+            done = sum(e.report is not None for e in self.entries.values())
+            self.say(INTERRUPTED.format(done=done, total=len(self.entries)))
+            return 130
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -441,13 +447,8 @@ class Batch:
         try:
             if jobs:
                 executor(jobs, on_result)
-        except KeyboardInterrupt:
+        finally:
             progress.close()
-            self.write_gradebook()
-            done = sum(e.report is not None for e in self.entries.values())
-            self.say(INTERRUPTED.format(done=done, total=len(candidates)))
-            return 130
-        progress.close()
         self.write_gradebook(final=True)
         self._drop_empty_log()
         self.say(

@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -148,15 +149,8 @@ def test_no_process_outlives_the_batch(class_folder):
     assert marked_processes(marker) == []
 
 
-def test_killed_batch_resumes_without_regrading(tmp_path):
-    """SIGKILL mid-batch, rerun: every report exactly once, earlier ones untouched."""
-    root, out = tmp_path / "class", tmp_path / "out"
-    root.mkdir()
-    students = [f"s{i:02d}" for i in range(8)]
-    for student in students:
-        copy(SUBMISSIONS / "only_my_linear", root / student)
-    marker = uuid.uuid4().hex
-    args = (root, "--out", out, "-a", "my_linear", "--jobs", "2")
+def _start_and_stop(args: tuple, marker: str, out: Path, reports: int, sig: int) -> int:
+    """Start `grade batch`, send `sig` once `reports` reports exist; its exit code."""
     process = subprocess.Popen(
         batch_command(*args),
         env=batch_env(marker),
@@ -164,16 +158,36 @@ def test_killed_batch_resumes_without_regrading(tmp_path):
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
-    while not list(out.glob("*/report.json")) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    before = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("*/report.json")}
-    assert 1 <= len(before) < len(students)
+    while len(list(out.glob("*/report.json"))) < reports and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(sig)
+    code = process.wait(timeout=60)
     deadline = time.monotonic() + 30
     while marked_processes(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert marked_processes(marker) == []
+    return code
+
+
+def test_interrupted_and_killed_batch_resumes_without_regrading(tmp_path):
+    """Ctrl-C, then SIGKILL mid-batch, then a rerun: every report exactly once, none redone."""
+    root, out = tmp_path / "class", tmp_path / "out"
+    root.mkdir()
+    students = [f"s{i:02d}" for i in range(8)]
+    for student in students:
+        copy(SUBMISSIONS / "only_my_linear", root / student)
+    marker = uuid.uuid4().hex
+    args = (root, "--out", out, "-a", "my_linear", "--jobs", "2")
+
+    assert _start_and_stop(args, marker, out, 1, signal.SIGINT) == 130
+    rows = read_gradebook(out)
+    assert [r["student"] for r in rows] == students
+    assert "pending" in {r["status"] for r in rows} and "graded" in {r["status"] for r in rows}
+
+    first = len(list(out.glob("*/report.json")))
+    _start_and_stop(args, marker, out, first + 1, signal.SIGKILL)
+    before = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("*/report.json")}
+    assert first < len(before) < len(students)
 
     result = run_batch(*args, marker=marker)
     assert result.returncode == 0, result.stderr
@@ -184,6 +198,7 @@ def test_killed_batch_resumes_without_regrading(tmp_path):
     assert [r["student"] for r in rows] == students
     assert {(r["my_linear"], r["total"], r["status"]) for r in rows} == {("10", "10", "graded")}
     assert list(out.glob("**/.*.tmp")) == []
+    assert marked_processes(marker) == []
 
 
 def test_a_worker_that_dies_costs_one_submission_and_is_replaced(monkeypatch):
