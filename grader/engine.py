@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 import grader
-from grader import protections, wire
+from grader import linux, protections, wire
 from grader.judge import JudgeOptions, run_judge
 from grader.messages import say, set_language
 from grader.report import (
@@ -38,7 +38,6 @@ from grader.spec import AssignmentSpec, assignments_root
 from grader.staging import Staged, stage
 
 JUDGE_GRACE_SECONDS = 60.0
-_PR_SET_PDEATHSIG = 1
 
 UpdateCallback = Callable[[Report], None]
 
@@ -160,9 +159,9 @@ def _fork_judge(
         return pid
     code = 70
     try:
-        from grader.sandbox import _prctl
-
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        linux.try_prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
+        if sandbox.plan.on("non_dumpable"):
+            protections.harden_trusted_process()
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(log, 2)
