@@ -22,6 +22,7 @@ HELP_OUT = "Folder for report.json and the other formats."
 HELP_TIMEOUT = "Seconds allowed per probe call, overriding every assignment's own timeout."
 HELP_SEED = "Base seed; each check derives its own seed from it and its id."
 HELP_LANG = "Language of the feedback messages."
+HELP_MEMORY = "Memory each probe call may use on top of the sandbox's own, in MiB."
 UNKNOWN_ASSIGNMENT = "unknown assignment {names}; known: {known}"
 
 
@@ -94,14 +95,30 @@ def main() -> None:
 @timeout_option
 @seed_option
 @lang_option
+@click.option(
+    "--memory-limit",
+    type=click.IntRange(min=64, max=1 << 20),
+    default=None,
+    metavar="MIB",
+    help=HELP_MEMORY,
+)
 def submit(
-    path: Path, assignments: tuple[str, ...], out: Path, timeout: float | None, seed: int, lang: str
+    path: Path,
+    assignments: tuple[str, ...],
+    out: Path,
+    timeout: float | None,
+    seed: int,
+    lang: str,
+    memory_limit: int | None,
 ) -> None:
     """Grade the submission folder PATH and write OUT/report.json."""
     from grader.engine import GradeOptions, grade
+    from grader.sandbox import Limits
 
     specs = _specs(assignments)
     options = GradeOptions(timeout=timeout, seed=seed, lang=lang)
+    if memory_limit is not None:
+        options.limits = Limits(memory_bytes=memory_limit << 20)
     latest: list[Report] = []
     write = _writer(out)
 

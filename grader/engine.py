@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 import grader
-from grader import linux, protections, wire
+from grader import integrity, linux, protections, wire
 from grader.judge import JudgeOptions, run_judge
 from grader.messages import say, set_language
 from grader.report import (
@@ -33,7 +33,7 @@ from grader.report import (
     Report,
     Submission,
 )
-from grader.sandbox import Limits, Sandbox
+from grader.sandbox import Limits, Sandbox, keep_torch_cache_in
 from grader.spec import AssignmentSpec, assignments_root
 from grader.staging import Staged, stage
 
@@ -163,6 +163,7 @@ def _fork_judge(
         if sandbox.plan.on("non_dumpable"):
             protections.harden_trusted_process()
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        keep_torch_cache_in(sandbox.staging.parent)
         log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(log, 2)
         judge_options = JudgeOptions(timeout=options.timeout, seed=options.seed, lang=options.lang)
@@ -243,6 +244,7 @@ def grade(
         report.submission.files = staged.files
         report.submission.content_hash = staged.content_hash
         report.submission.problems = staged.problems
+        report.integrity = integrity.scan(staged.folder)
         present = []
         for spec in specs:
             if spec.student_file in staged.links:

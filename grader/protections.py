@@ -341,8 +341,13 @@ def harden_trusted_process() -> None:
 # --------------------------------------------------------------------------- the dry run
 
 
-def _in_fork(body: Callable[[int], None]) -> dict[str, Any]:
-    """Run `body(write_fd)` in a forked process, which writes JSON lines to the pipe."""
+def _in_fork(body: Callable[[int, Path], None]) -> dict[str, Any]:
+    """Run `body(write_fd, scratch)` in a forked process, which writes JSON lines to the pipe.
+
+    The scratch folder is made and removed here, in the parent: a Landlocked or unprivileged
+    child could not remove it from /tmp itself.
+    """
+    scratch = Path(tempfile.mkdtemp(prefix="torchgrade-probe-"))
     read_fd, write_fd = os.pipe()
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
@@ -351,7 +356,7 @@ def _in_fork(body: Callable[[int], None]) -> dict[str, Any]:
         code = 0
         try:
             os.close(read_fd)
-            body(write_fd)
+            body(write_fd, scratch)
         except BaseException:
             code = 70
         finally:
@@ -369,6 +374,7 @@ def _in_fork(body: Callable[[int], None]) -> dict[str, Any]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
+        shutil.rmtree(scratch, ignore_errors=True)
     merged: dict[str, Any] = {}
     for line in b"".join(chunks).splitlines():
         with contextlib.suppress(ValueError):
@@ -396,8 +402,8 @@ def _expect_denied(action: Callable[[], object]) -> bool:
     return False
 
 
-def _namespaces_body(user_namespace: bool) -> Callable[[int], None]:
-    def body(fd: int) -> None:
+def _namespaces_body(user_namespace: bool) -> Callable[[int, Path], None]:
+    def body(fd: int, scratch: Path) -> None:
         flags = linux.CLONE_NEWPID | linux.CLONE_NEWNS | linux.CLONE_NEWNET
         try:
             enter_namespaces(flags, user_namespace)
@@ -409,7 +415,7 @@ def _namespaces_body(user_namespace: bool) -> Callable[[int], None]:
         if pid == 0:
             code = 0
             try:
-                _send(fd, _inside_namespaces())
+                _send(fd, _inside_namespaces(scratch))
             except BaseException:
                 code = 70
             finally:
@@ -419,7 +425,7 @@ def _namespaces_body(user_namespace: bool) -> Callable[[int], None]:
     return body
 
 
-def _inside_namespaces() -> dict[str, str]:
+def _inside_namespaces(scratch: Path) -> dict[str, str]:
     """As the first process of the new namespaces, exactly what a zygote would do."""
     result = {}
     try:
@@ -434,7 +440,6 @@ def _inside_namespaces() -> dict[str, str]:
         )
     except OSError as exc:
         result["network_namespace"] = _off(_reason(exc))
-    scratch = Path(tempfile.mkdtemp(prefix="torchgrade-probe-"))
     try:
         mount_scratch(scratch, SCRATCH_QUOTA_BYTES)
         size = os.statvfs(scratch)
@@ -444,15 +449,12 @@ def _inside_namespaces() -> dict[str, str]:
         linux.umount(str(scratch))
     except OSError as exc:
         result["scratch_quota"] = _off(f"could not mount a tmpfs: {_reason(exc)}")
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
     return result
 
 
-def _child_layers_body(abi: int, root: bool) -> Callable[[int], None]:
-    def body(fd: int) -> None:
+def _child_layers_body(abi: int, root: bool) -> Callable[[int, Path], None]:
+    def body(fd: int, scratch: Path) -> None:
         result: dict[str, str] = {}
-        scratch = Path(tempfile.mkdtemp(prefix="torchgrade-probe-"))
         parent = os.getppid()
         try:
             linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
@@ -463,7 +465,6 @@ def _child_layers_body(abi: int, root: bool) -> Callable[[int], None]:
         result.update(_try_landlock(scratch, abi, parent))
         result.update(_try_seccomp(parent))
         result.update(_try_capability_drop(root))
-        shutil.rmtree(scratch, ignore_errors=True)
         _send(fd, result)
 
     return body
@@ -526,10 +527,9 @@ def _try_capability_drop(root: bool) -> dict[str, str]:
     return {"capabilities_dropped": "on" if not left else _off("some capabilities remained")}
 
 
-def _privilege_body(fd: int) -> None:
+def _privilege_body(fd: int, scratch: Path) -> None:
     import torch
 
-    scratch = Path(tempfile.mkdtemp(prefix="torchgrade-probe-"))
     try:
         _chown_tree(scratch, *nobody())
         _drop_to_nobody()
@@ -544,8 +544,6 @@ def _privilege_body(fd: int) -> None:
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
         _send(fd, {"privilege_drop": _off(f"nobody cannot use this Python: {_reason(exc)}{where}")})
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _dry_run(root: bool) -> dict[str, str]:

@@ -40,7 +40,14 @@ POLL_SECONDS = 0.02
 PROBE_MARK = "__torchgrade_probe__"
 MAX_RESTARTS = 50
 CLOSE_GRACE_SECONDS = 5.0
-ALLOC_FAILURE_TEXT = ("can't allocate memory", "not enough memory", "out of memory")
+DRAIN_LIMIT_BYTES = 8 << 20
+TORCH_CACHE_VARIABLE = "TORCHINDUCTOR_CACHE_DIR"
+ALLOC_FAILURE_TEXT = (
+    "can't allocate memory",
+    "cannot allocate memory",
+    "not enough memory",
+    "out of memory",
+)
 
 _PR_SET_PDEATHSIG = linux.PR_SET_PDEATHSIG
 _PR_SET_CHILD_SUBREAPER = linux.PR_SET_CHILD_SUBREAPER
@@ -88,6 +95,12 @@ class _Captured:
         if skipped > 0:
             return f"{head}\n[... {skipped} bytes of output cut ...]\n{tail}"
         return head + tail
+
+
+def keep_torch_cache_in(folder: Path) -> None:
+    """Point torch's compile cache (which it creates on first use of an optimizer) into the
+    grader's own temporary folder, so grading leaves nothing behind in $TMPDIR."""
+    os.environ.setdefault(TORCH_CACHE_VARIABLE, str(folder / "torch-cache"))
 
 
 def load_probes(spec: AssignmentSpec) -> ModuleType:
@@ -142,7 +155,8 @@ def _describe_exception(exc: BaseException, where: str, scratch: str) -> dict[st
     message = _safe_str(exc)
     if isinstance(exc, SystemExit):
         message = f"the code called exit({exc.code!r})"
-    memory = isinstance(exc, MemoryError) or any(t in message for t in ALLOC_FAILURE_TEXT)
+    lowered = message.lower()
+    memory = isinstance(exc, MemoryError) or any(t in lowered for t in ALLOC_FAILURE_TEXT)
     innermost = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
     return {
         "type": kind,
@@ -445,8 +459,9 @@ class _Zygote:
         captured = _Captured()
         result = bytearray()
         selector = selectors.DefaultSelector()
-        selector.register(out_r, selectors.EVENT_READ, "out")
-        selector.register(result_r, selectors.EVENT_READ, "result")
+        for fd, name in ((out_r, "out"), (result_r, "result")):
+            os.set_blocking(fd, False)
+            selector.register(fd, selectors.EVENT_READ, name)
         deadline = started + timeout
         memory_cap = _rss_bytes("self") + self.limits.memory_bytes
         status: int | None = None
@@ -454,35 +469,30 @@ class _Zygote:
         detail = ""
         while verdict is None:
             for key, _ in selector.select(POLL_SECONDS):
-                chunk = os.read(key.fd, 1 << 16)
-                if not chunk:
-                    selector.unregister(key.fd)
-                elif key.data == "out":
-                    captured.add(chunk)
-                else:
-                    result += chunk
-                    if len(result) > wire.MAX_PAYLOAD_BYTES:
-                        verdict, detail = "garbage", "returned more data than allowed"
-            if status is None:
-                waited, raw = os.waitpid(pid, os.WNOHANG)
-                if waited:
-                    status = raw
-            result_open = any(k.data == "result" for k in selector.get_map().values())
-            if status is not None and not result_open:
+                self._read(selector, key, captured, result)
+            if len(result) > wire.MAX_PAYLOAD_BYTES:
+                verdict, detail = "garbage", "returned more data than allowed"
                 break
-            now = time.monotonic()
-            if verdict is None and now > deadline:
+            waited, raw = os.waitpid(pid, os.WNOHANG)
+            if waited:
+                # The child wrote everything before it exited; descendants it left behind may
+                # still hold the pipes open, so take what is buffered now instead of waiting
+                # for end-of-file.
+                status = raw
+                self._drain(selector, captured, result)
+                break
+            if time.monotonic() > deadline:
                 verdict, detail = "timeout", f"did not finish within {timeout:g} s"
-            elif verdict is None and _rss_bytes(pid) > memory_cap:
+            elif _rss_bytes(pid) > memory_cap:
                 verdict, detail = "memory", "memory limit exceeded"
-        for key, _ in selector.select(0):
-            if key.data == "out":
-                with contextlib.suppress(OSError):
-                    captured.add(os.read(key.fd, 1 << 16))
+        if verdict is not None:
+            self._drain(selector, captured, bytearray())
         selector.close()
         duration = time.monotonic() - started
         if verdict is None and status is not None and not result:
             verdict, detail = "crashed", _describe_exit(status)
+        if verdict is None and len(result) > wire.MAX_PAYLOAD_BYTES:
+            verdict, detail = "garbage", "returned more data than allowed"
         outcome = ProbeOutcome(
             status=verdict or "ok",
             detail=detail,
@@ -492,6 +502,41 @@ class _Zygote:
         )
         outcome.value = bytes(result) if outcome.status == "ok" else None
         return outcome
+
+    @staticmethod
+    def _read(
+        selector: selectors.BaseSelector,
+        key: selectors.SelectorKey,
+        captured: _Captured,
+        result: bytearray,
+    ) -> int:
+        try:
+            chunk = os.read(key.fd, 1 << 16)
+        except BlockingIOError:
+            return 0
+        if not chunk:
+            selector.unregister(key.fd)
+        elif key.data == "out":
+            captured.add(chunk)
+        else:
+            result += chunk
+        return len(chunk)
+
+    def _drain(
+        self, selector: selectors.BaseSelector, captured: _Captured, result: bytearray
+    ) -> None:
+        """Read what the pipes hold right now, bounded, in case something keeps writing."""
+        budget = DRAIN_LIMIT_BYTES
+        while budget > 0 and len(result) <= wire.MAX_PAYLOAD_BYTES:
+            ready = selector.select(0)
+            if not ready:
+                return
+            progress = 0
+            for key, _ in ready:
+                progress += self._read(selector, key, captured, result)
+            if not progress and not selector.get_map():
+                return
+            budget -= max(progress, 1)
 
 
 def _zygote_main(zygote: _Zygote, plan: protections.Plan, req_r: int, resp_w: int) -> None:
@@ -563,18 +608,23 @@ def _nursery_main(
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         if plan.on("non_dumpable"):
             protections.harden_trusted_process()
+        keep_torch_cache_in(staging.parent)
         probes = {s.name: load_probes(s) for s in specs}
         warm_up()
         scratch_root = Path(tempfile.mkdtemp(prefix="torchgrade-run-"))
         os.chmod(scratch_root, 0o711)
         zygote = _Zygote(specs, probes, staging, scratch_root, limits, plan)
-        for _ in range(MAX_RESTARTS + 1):
+        for incarnation in range(MAX_RESTARTS + 1):
+            zygote.scratch_root = scratch_root / f"sandbox-{incarnation}"
+            zygote.scratch_root.mkdir(mode=0o711)
             for stream in (sys.stdout, sys.stderr):
                 stream.flush()
             pid = os.fork()
             if pid == 0:
                 _holder_main(zygote, plan, req_r, resp_w)
             _, status = os.waitpid(pid, 0)
+            with contextlib.suppress(OSError):
+                _force_rmtree(zygote.scratch_root)
             died = os.WTERMSIG(status) + 128 if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
             if died == 0:
                 break
@@ -601,6 +651,7 @@ class Sandbox:
     ) -> None:
         self.limits = limits or Limits()
         self.plan = plan if plan is not None else protections.plan()
+        self.staging = staging
         self._seq = 0
         req_r, self._req_w = os.pipe()
         self._resp_r, resp_w = os.pipe()
