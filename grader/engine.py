@@ -251,6 +251,8 @@ def grade(
                 report.assignments.append(
                     _missing_result(spec, say("student_file_link", file=spec.student_file))
                 )
+            elif spec.student_file in staged.skipped:
+                report.assignments.append(_missing_result(spec, staged.skipped[spec.student_file]))
             elif not staged.has(spec.student_file):
                 report.assignments.append(
                     _missing_result(spec, say("student_file_missing", file=spec.student_file))

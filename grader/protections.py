@@ -138,15 +138,20 @@ def nobody() -> tuple[int, int]:
     return entry.pw_uid, entry.pw_gid
 
 
-@cache
 def protected_paths() -> tuple[str, ...]:
     """What a probe must never read: the grader, its assignments and (in a checkout) the rest
     of the repository, which holds reference/ and the test fixtures."""
-    import grader
     from grader.spec import assignments_root
 
+    return _protected_paths(str(assignments_root()))
+
+
+@cache
+def _protected_paths(assignments: str) -> tuple[str, ...]:
+    import grader
+
     package = Path(grader.__file__).resolve().parent
-    found = {str(package), str(assignments_root())}
+    found = {str(package), assignments}
     if (package.parent / "pyproject.toml").is_file():
         found.add(str(package.parent))
     for entry in sys.path:
@@ -188,12 +193,16 @@ def readable_roots() -> tuple[str, ...]:
     return tuple(sorted(resolved))
 
 
-@cache
 def readable_rules() -> tuple[tuple[str, int], ...]:
-    """The read-only part of every probe's ruleset. Computed once, before the zygote forks,
-    because walking site-packages is far slower than applying the result."""
+    """The read-only part of every probe's ruleset. Computed once per set of protected paths
+    and before the zygote forks, because walking site-packages is far slower than applying
+    the result."""
+    return _readable_rules(protected_paths())
+
+
+@cache
+def _readable_rules(protected: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
     rules: dict[str, int] = {}
-    protected = protected_paths()
     for root in readable_roots():
         _grant_tree(rules, root, protected)
     return tuple(sorted(rules.items()))

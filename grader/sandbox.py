@@ -188,6 +188,19 @@ def _send_envelope(fd: int, envelope: dict[str, Any]) -> None:
         wire._write_all(fd, data)
 
 
+def _rebind_standard_streams() -> None:
+    """Point sys.stdout/stderr at fds 1 and 2 (now the capture pipe). The inherited objects may
+    write elsewhere: an in-memory buffer under click's CliRunner, a capture file under pytest.
+    Line-buffered, so output printed before a crash is still captured."""
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        stream = open(  # noqa: SIM115
+            fd, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1
+        )
+        setattr(sys, name, stream)
+        setattr(sys, f"__{name}__", stream)
+    sys.stdin = sys.__stdin__ = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
+
+
 def _child_main(
     request: dict[str, Any],
     inputs: bytes,
@@ -213,6 +226,7 @@ def _child_main(
         keep = sorted({0, 1, 2, result_w})
         for low, high in zip(keep, [*keep[1:], 1 << 16], strict=True):
             os.closerange(low + 1, high)
+        _rebind_standard_streams()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         shutil.copytree(staging, scratch, dirs_exist_ok=True, symlinks=False)
@@ -609,6 +623,8 @@ def _nursery_main(
         if plan.on("non_dumpable"):
             protections.harden_trusted_process()
         keep_torch_cache_in(staging.parent)
+        if plan.on("landlock"):
+            protections.readable_rules()
         probes = {s.name: load_probes(s) for s in specs}
         warm_up()
         scratch_root = Path(tempfile.mkdtemp(prefix="torchgrade-run-"))

@@ -1,0 +1,80 @@
+"""Protection layers: detected at run time, reported with a reason when off, and usable
+without root (the path GitHub-hosted runners take)."""
+
+from __future__ import annotations
+
+import re
+
+import torch
+
+from grader import protections, spec
+from grader.sandbox import Sandbox
+from grader.staging import stage
+from tests.conftest import SUBMISSIONS
+
+STATUS = re.compile(r"^(on|off \(.+\))$")
+
+
+def test_every_layer_is_reported_on_or_with_the_reason_it_is_off():
+    active = protections.active()
+    assert set(active) == {*protections.ALWAYS_ON, *protections.LAYERS}
+    for layer, status in active.items():
+        assert STATUS.match(status), f"{layer}: {status!r}"
+    assert all(active[layer] == "on" for layer in protections.ALWAYS_ON)
+
+
+def test_a_layer_switched_off_says_so(monkeypatch):
+    monkeypatch.setenv(protections.OFF_VARIABLE, "landlock, seccomp")
+    status = protections.plan().status
+    reason = f"off (disabled by {protections.OFF_VARIABLE})"
+    assert status["landlock"] == status["seccomp"] == reason
+    for layer in ("landlock_network", "landlock_signals"):
+        assert status[layer].startswith("off ("), status[layer]
+    monkeypatch.setenv(protections.OFF_VARIABLE, "all")
+    assert set(protections.plan().status.values()) == {reason}
+
+
+def test_layers_depend_on_what_they_need():
+    status = protections.plan().status
+    if status["process_limit"] == "on":
+        assert status["privilege_drop"] == "on"
+    if status["scratch_quota"] == "on":
+        assert status["pid_namespace"] == "on"
+    if status["landlock_signals"] == "on":
+        assert status["landlock"] == "on"
+
+
+def test_the_unprivileged_path_grades_and_still_hides_the_grader(tmp_path):
+    """Plan as a non-root user would (user namespace, no privilege drop) and run one probe of
+    a hostile submission through a real sandbox."""
+    plan = protections.plan(unprivileged=True)
+    assert plan.status["privilege_drop"] == "off (not running as root)"
+    assert plan.status["capabilities_dropped"].startswith("off (")
+    staged = stage(SUBMISSIONS / "hostile_tamper", tmp_path / "submission")
+    training_loop = spec.select(["training_loop"])
+    sandbox = Sandbox(training_loop, staged.folder, plan=plan)
+    try:
+        outcome = sandbox.call(
+            "training_loop",
+            "train",
+            {
+                "state": {"weight": torch.ones(1, 2), "bias": torch.zeros(1)},
+                "inputs": torch.ones(4, 2),
+                "labels": torch.zeros(4, 1),
+                "criterion": "MSELoss",
+                "optimizer": {"name": "SGD", "lr": 0.1},
+                "epochs": 2,
+            },
+            seed=0,
+            timeout=10,
+        )
+    finally:
+        sandbox.close()
+    assert outcome.status == "ok", outcome.detail
+    assert outcome.value["ok"] is True, outcome.value
+    assert len(outcome.value["value"]["values"]) == 2
+    assert "STEAL grader __file__:" in outcome.output
+    assert "read" not in outcome.output.replace("thread", "")
+    if plan.on("landlock"):
+        assert "STEAL grader __file__: PermissionError" in outcome.output
+        assert "STEAL hidden checks: PermissionError" in outcome.output
