@@ -64,9 +64,10 @@ def prctl(option: int, arg2: int = 0, arg3: int = 0) -> int:
 
 
 def try_prctl(option: int, arg2: int = 0) -> bool:
+    """`prctl`, where a failure (or a system without it) is an answer, not an error."""
     try:
         prctl(option, arg2)
-    except OSError:
+    except (OSError, AttributeError):
         return False
     return True
 

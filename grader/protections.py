@@ -337,8 +337,7 @@ def enter_child(
             resource.setrlimit(resource.RLIMIT_NPROC, (PROCESS_LIMIT, PROCESS_LIMIT))
     elif plan.on("capabilities_dropped"):
         linux.drop_capabilities()
-    if plan.on("non_dumpable"):
-        linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
+    linux.try_prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def harden_trusted_process() -> None:
@@ -424,7 +423,7 @@ def _namespaces_body(user_namespace: bool) -> Callable[[int, Path], None]:
         if pid == 0:
             code = 0
             try:
-                _send(fd, _inside_namespaces(scratch))
+                _send(fd, _inside_namespaces(scratch, user_namespace))
             except BaseException:
                 code = 70
             finally:
@@ -434,7 +433,7 @@ def _namespaces_body(user_namespace: bool) -> Callable[[int, Path], None]:
     return body
 
 
-def _inside_namespaces(scratch: Path) -> dict[str, str]:
+def _inside_namespaces(scratch: Path, user_namespace: bool) -> dict[str, str]:
     """As the first process of the new namespaces, exactly what a zygote would do."""
     result = {}
     try:
@@ -458,6 +457,8 @@ def _inside_namespaces(scratch: Path) -> dict[str, str]:
         linux.umount(str(scratch))
     except OSError as exc:
         result["scratch_quota"] = _off(f"could not mount a tmpfs: {_reason(exc)}")
+    if user_namespace:
+        result.update(_try_capability_drop(root=True))
     return result
 
 
@@ -556,12 +557,17 @@ def _privilege_body(fd: int, scratch: Path) -> None:
 
 
 def _dry_run(root: bool) -> dict[str, str]:
+    """Each layer tried for real in throwaway processes. Without root, the capability drop is
+    tried inside the user namespace, where the sandbox is uid 0 with its namespace's powers."""
     status = _in_fork(_namespaces_body(user_namespace=not root))
+    namespaced = {k: v for k, v in status.items() if k == "capabilities_dropped"}
     status.update(_in_fork(_child_layers_body(landlock.abi_version(), root)))
     if root:
         status.update(_in_fork(_privilege_body))
     else:
         status["privilege_drop"] = _off("not running as root")
+        if status.get("pid_namespace") == "on":
+            status.update(namespaced)
     status["non_dumpable"] = "on"
     return status
 

@@ -5,7 +5,9 @@ libseccomp. It denies (with an errno, so Python raises a clean `OSError`):
 
 - `socket()` for every address family but AF_UNIX, and io_uring (which can open sockets too);
 - `ptrace`, `process_vm_readv/writev`, `bpf`, `perf_event_open`, `userfaultfd`, `unshare`,
-  `setns`, `mount` and the keyring calls, none of which an exercise needs;
+  `setns`, every call that mounts or unmounts, and the keyring calls, none of which an
+  exercise needs (inside a user namespace a child would otherwise be allowed to unmount the
+  sandbox's own /proc);
 - `kill`, `tkill`, `tgkill`, `rt_(tg)sigqueueinfo` and `pidfd_open` aimed at a protected pid
   (the zygote and everything above it), at a process group, or at every process (`-1`).
 
@@ -39,6 +41,9 @@ _OFFSET_ARCH = 4
 _OFFSET_ARG0_LOW = 16
 
 AF_UNIX = 1
+# open_tree, move_mount, fsopen, fsconfig, fsmount, fspick, mount_setattr: the same numbers on
+# every architecture.
+NEW_MOUNT_API = (428, 429, 430, 431, 432, 433, 442)
 
 
 @dataclass(frozen=True)
@@ -56,8 +61,8 @@ ARCHES = {
         socket=41,
         io_uring_setup=425,
         # ptrace, process_vm_readv/writev, bpf, perf_event_open, userfaultfd, unshare, setns,
-        # mount, add_key, request_key, keyctl
-        denied=(101, 310, 311, 321, 298, 323, 272, 308, 165, 248, 249, 250),
+        # mount, umount2, pivot_root, add_key, request_key, keyctl
+        denied=(101, 310, 311, 321, 298, 323, 272, 308, 165, 166, 155, 248, 249, 250),
         # kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo, pidfd_open
         signalling=(62, 200, 234, 129, 297, 434),
     ),
@@ -65,7 +70,7 @@ ARCHES = {
         audit=0xC00000B7,
         socket=198,
         io_uring_setup=425,
-        denied=(117, 270, 271, 280, 241, 282, 97, 268, 40, 217, 218, 219),
+        denied=(117, 270, 271, 280, 241, 282, 97, 268, 40, 39, 41, 217, 218, 219),
         signalling=(129, 130, 131, 138, 240, 434),
     ),
 }
@@ -104,7 +109,7 @@ def program(protected: Iterable[int]) -> list[tuple[int, int, int, int]]:
         (_JGE_K, 0, 1, _X32_SYSCALL_BIT),
         (_RET_K, 0, 0, _deny(errno.EPERM)),
     ]
-    for number in (*arch.denied, arch.io_uring_setup):
+    for number in (*arch.denied, *NEW_MOUNT_API, arch.io_uring_setup):
         code += [(_JEQ_K, 0, 1, number), (_RET_K, 0, 0, _deny(errno.EPERM))]
     # socket(): allow AF_UNIX only.
     code += [
