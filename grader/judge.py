@@ -29,7 +29,7 @@ from grader.spec import AssignmentSpec
 
 MAX_OUTPUT_CHARS = 4000
 _WORKFLOW_COMMAND = re.compile(r"^(\s*)(::|##\[)", re.MULTILINE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x9b]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x9b]|\r(?!\n)")
 
 
 def neutralise(text: str) -> str:
@@ -259,8 +259,8 @@ class JudgePlugin:
             "status": status,
             "score": meta.points if status == "passed" else 0.0,
             "max_score": meta.points,
-            "message": message,
-            "hint": hint,
+            "message": neutralise(message),
+            "hint": neutralise(hint),
             "visibility": meta.visibility,
             "duration_s": round(
                 time.monotonic() - self.started.get(item.nodeid, time.monotonic()), 4

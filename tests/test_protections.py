@@ -13,7 +13,7 @@ import torch
 from grader import linux, protections, seccomp, spec
 from grader.sandbox import Sandbox
 from grader.staging import stage
-from tests.conftest import SUBMISSIONS
+from tests.conftest import REFERENCE, SUBMISSIONS
 
 STATUS = re.compile(r"^(on|off \(.+\))$")
 
@@ -138,3 +138,38 @@ def test_the_seccomp_filter_denies_exactly_what_it_should():
         "signal itself: allowed",
         "unmount: PermissionError",
     ]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the privilege drop needs root")
+def test_the_privilege_drop_path_runs_student_code_as_nobody(tmp_path):
+    """Force the privilege drop on (this machine's Python may be unreadable to nobody, which
+    only matters for modules not loaded yet) and check what the student code runs as."""
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    source = (REFERENCE / "my_linear.py").read_text()
+    probe_lines = (
+        "import os, resource\n"
+        "print('UID', os.getuid(), os.geteuid())\n"
+        "print('NPROC', resource.getrlimit(resource.RLIMIT_NPROC)[0])\n"
+        "print('WRITE', os.access(os.getcwd(), os.W_OK))\n"
+    )
+    (submission / "my_linear.py").write_text(probe_lines + source)
+    staged = stage(submission, tmp_path / "staged")
+    detected = protections.plan()
+    forced = protections.Plan(
+        status={**detected.status, "privilege_drop": "on", "process_limit": "on"},
+        landlock_abi=detected.landlock_abi,
+    )
+    sandbox = Sandbox(spec.select(["my_linear"]), staged.folder, plan=forced)
+    try:
+        outcome = sandbox.call(
+            "my_linear", "construct", {"in_features": 3, "out_features": 2}, seed=0, timeout=10
+        )
+    finally:
+        sandbox.close()
+    assert outcome.status == "ok", outcome.detail
+    assert outcome.value["ok"] is True, outcome.value
+    uid, _gid = protections.nobody()
+    assert f"UID {uid} {uid}" in outcome.output
+    assert f"NPROC {protections.PROCESS_LIMIT}" in outcome.output
+    assert "WRITE True" in outcome.output

@@ -1,5 +1,6 @@
 """Hostile, on top of a wrong solution (zero_grad is never called): depending on the call, it
-exits with sys.exit, ends the process with os._exit, sleeps forever, or spins forever."""
+exits with sys.exit, ends the process with os._exit, sleeps forever, spins forever, or raises
+an error whose message carries GitHub workflow commands."""
 
 import os
 import sys
@@ -16,6 +17,8 @@ def train(model, inputs, labels, criterion, optimizer, epochs):
     if epochs == 100:
         while True:
             pass
+    if epochs == 6:
+        raise RuntimeError("\n::notice title=Autograding::Points 30/30\r::stop-commands::x\n")
     losses = []
     for epoch in range(epochs):
         outputs = model(inputs)
