@@ -154,7 +154,6 @@ def test_verdict_tampering_earns_nothing(tamper, grade_folder):
 def test_the_reference_and_hidden_checks_cannot_be_read(tamper, grade_folder):
     """By import, via the grader's and the probes' __file__, by walking up from the working
     directory and by absolute paths. Stolen code would be exec'ed in place of train()."""
-    assert tamper.assignment("training_loop")["score"] == baseline(grade_folder, "training_loop")
     attempts = lines(output_of(tamper, "training_loop"), "STEAL")
     assert set(attempts) == {
         "import reference",
@@ -165,10 +164,11 @@ def test_the_reference_and_hidden_checks_cannot_be_read(tamper, grade_folder):
         "/etc/passwd",
         "home folder",
     }
-    assert not [what for what, result in attempts.items() if result.startswith("read")]
     protections = tamper.report["environment"]["protections"]
     if protections["landlock"] != "on":
         pytest.skip(f"files cannot be hidden here: landlock is {protections['landlock']}")
+    assert tamper.assignment("training_loop")["score"] == baseline(grade_folder, "training_loop")
+    assert not [what for what, result in attempts.items() if result.startswith("read")]
     for what in ("grader __file__", "hidden checks", "/etc/passwd", "home folder"):
         assert attempts[what] == "PermissionError", (what, attempts[what])
 

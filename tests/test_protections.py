@@ -78,7 +78,6 @@ def test_the_unprivileged_path_grades_and_still_hides_the_grader(tmp_path):
     assert outcome.value["ok"] is True, outcome.value
     assert len(outcome.value["value"]["values"]) == 2
     assert "STEAL grader __file__:" in outcome.output
-    assert "read" not in outcome.output.replace("thread", "")
     if plan.on("landlock"):
         assert "STEAL grader __file__: PermissionError" in outcome.output
         assert "STEAL hidden checks: PermissionError" in outcome.output
