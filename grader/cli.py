@@ -29,8 +29,8 @@ HELP_FORMAT = (
 )
 HELP_STUDENT = (
     "--student renders every format for students (hidden checks redacted); --instructor shows "
-    "everything. Default: student view for classroom and gradescope (and then the terminal), "
-    "instructor view otherwise."
+    "everything. Default: the student view for classroom, gradescope and markdown (and for the "
+    "terminal with classroom or gradescope, whose logs students read); instructor view for junit."
 )
 UNKNOWN_ASSIGNMENT = "unknown assignment {names}; known: {known}"
 WRITE_FAILED = "could not write {path}: {reason}"

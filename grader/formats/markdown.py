@@ -82,7 +82,7 @@ def _assignment(report: Report, assignment: AssignmentResult) -> list[str]:
     return lines
 
 
-def render(report: Report, student: bool = False) -> str:
+def render(report: Report, student: bool = True) -> str:
     """The Markdown summary of `report`, in the student view when `student`."""
     report = views.for_reader(report, student)
     say = views.say

@@ -32,6 +32,7 @@ class Format:
     outputs: tuple[Output, ...]
     student_default: bool
     description: str
+    log_seen_by_students: bool = False
 
 
 FORMATS: dict[str, Format] = {
@@ -51,10 +52,17 @@ FORMATS: dict[str, Format] = {
             ),
             True,
             "GitHub Classroom runner result and job summary",
+            log_seen_by_students=True,
         ),
-        Format("gradescope", (Output(gradescope.FILENAME, gradescope.render),), True, "Gradescope"),
+        Format(
+            "gradescope",
+            (Output(gradescope.FILENAME, gradescope.render),),
+            True,
+            "Gradescope results.json",
+            log_seen_by_students=True,
+        ),
         Format("junit", (Output(junit.FILENAME, junit.render),), False, "JUnit XML"),
-        Format("markdown", (Output(markdown.FILENAME, markdown.render),), False, "Markdown"),
+        Format("markdown", (Output(markdown.FILENAME, markdown.render),), True, "Markdown summary"),
     )
 }
 NAMES: tuple[str, ...] = tuple(FORMATS)
@@ -66,8 +74,11 @@ def student_view(name: str, student: bool | None) -> bool:
 
 
 def terminal_student_view(names: Iterable[str], student: bool | None) -> bool:
-    """The terminal summary lands in the same log students read whenever a format is for them."""
-    return any(student_view(name, student) for name in names) if student is None else student
+    """The terminal summary: the flag if given; else the student view when the run's log is
+    one students read (GitHub Actions for classroom, Gradescope for gradescope)."""
+    if student is not None:
+        return student
+    return any(FORMATS[name].log_seen_by_students for name in names)
 
 
 def _append(path: Path, data: str | bytes) -> None:
