@@ -117,11 +117,18 @@ def _script(name: str, replacements: dict[str, str]) -> bytes:
     return content.encode()
 
 
-def build_bundle(zip_path: Path, assignments: tuple[str, ...] = ()) -> list[str]:
-    """Write the Gradescope autograder zip to `zip_path`; return the names inside it."""
+def build_bundle(
+    zip_path: Path, assignments: tuple[str, ...] = (), instructor: bool = False
+) -> list[str]:
+    """Write the Gradescope autograder zip to `zip_path`; return the names inside it.
+
+    With `instructor`, results.json keeps hidden checks' names and messages for staff; Gradescope
+    still hides those tests from students through their `hidden` visibility.
+    """
     import tempfile
 
-    grade_args = " ".join(f"--assignment {shlex.quote(name)}" for name in assignments)
+    options = [f"--assignment {shlex.quote(name)}" for name in assignments]
+    grade_args = " ".join(options + (["--instructor"] if instructor else []))
     replacements = {"@WHEEL@": wheel_name(), "@GRADE_ARGS@": grade_args}
     zip_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="torchgrade-bundle-") as scratch:

@@ -35,6 +35,10 @@ HELP_STUDENT = (
 UNKNOWN_ASSIGNMENT = "unknown assignment {names}; known: {known}"
 WRITE_FAILED = "could not write {path}: {reason}"
 HELP_BUNDLE_ASSIGNMENT = "Grade only this assignment on Gradescope (repeatable)."
+HELP_BUNDLE_INSTRUCTOR = (
+    "Keep hidden checks' names and messages in results.json for staff (Gradescope still hides "
+    "those tests from students)."
+)
 BUNDLE_WRITTEN = "wrote {path}: {names}. Upload it as the autograder of a Gradescope assignment."
 
 
@@ -223,13 +227,14 @@ def schema() -> None:
 @click.option(
     "--assignment", "-a", "assignments", multiple=True, metavar="NAME", help=HELP_BUNDLE_ASSIGNMENT
 )
-def gradescope_bundle(zip_path: Path, assignments: tuple[str, ...]) -> None:
+@click.option("--instructor", is_flag=True, help=HELP_BUNDLE_INSTRUCTOR)
+def gradescope_bundle(zip_path: Path, assignments: tuple[str, ...], instructor: bool) -> None:
     """Build the autograder zip for Gradescope: setup.sh, run_autograder and the grader wheel."""
     from grader import bundle
 
     _specs(assignments)
     try:
-        names = bundle.build_bundle(zip_path, assignments)
+        names = bundle.build_bundle(zip_path, assignments, instructor)
     except bundle.BundleError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:

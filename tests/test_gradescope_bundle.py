@@ -85,14 +85,16 @@ def test_bundle_runs_on_gradescope_layout(tmp_path, grade_folder):
     assert results["score"] == expected["score"] == 23
     assert len(results["tests"]) == sum(len(a["checks"]) for a in expected["assignments"])
     assert "Hidden check 6" in completed.stdout
+    hidden = next(t for t in results["tests"] if t["number"] == "1.6")
+    assert hidden["visibility"] == "hidden" and hidden["name"] == "my_linear: Hidden check 6"
 
 
 def test_bundle_for_one_assignment_and_bad_names(tmp_path):
     zip_path = tmp_path / "one.zip"
-    assert run_cli("gradescope-bundle", zip_path, "-a", "scratch_lr").exit_code == 0
+    assert run_cli("gradescope-bundle", zip_path, "-a", "scratch_lr", "--instructor").exit_code == 0
     with zipfile.ZipFile(zip_path) as archive:
         script = archive.read("run_autograder").decode()
-    assert "--format gradescope --assignment scratch_lr" in script
+    assert "--format gradescope --assignment scratch_lr --instructor\n" in script
     bad = run_cli("gradescope-bundle", tmp_path / "bad.zip", "-a", "nope")
     assert bad.exit_code == 2 and "unknown assignment nope" in bad.output
     assert not (tmp_path / "bad.zip").exists()
