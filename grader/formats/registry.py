@@ -31,7 +31,6 @@ class Format:
     name: str
     outputs: tuple[Output, ...]
     student_default: bool
-    description: str
     log_seen_by_students: bool = False
 
 
@@ -42,7 +41,6 @@ FORMATS: dict[str, Format] = {
             "json",
             (Output(json_report.FILENAME, lambda report, _student: json_report.render(report)),),
             False,
-            "report.json, the full record (always written; never redacted)",
         ),
         Format(
             "classroom",
@@ -51,18 +49,16 @@ FORMATS: dict[str, Format] = {
                 Output(classroom.SUMMARY_FILENAME, classroom.render_summary, "GITHUB_STEP_SUMMARY"),
             ),
             True,
-            "GitHub Classroom runner result and job summary",
             log_seen_by_students=True,
         ),
         Format(
             "gradescope",
             (Output(gradescope.FILENAME, gradescope.render),),
             True,
-            "Gradescope results.json",
             log_seen_by_students=True,
         ),
-        Format("junit", (Output(junit.FILENAME, junit.render),), False, "JUnit XML"),
-        Format("markdown", (Output(markdown.FILENAME, markdown.render),), True, "Markdown summary"),
+        Format("junit", (Output(junit.FILENAME, junit.render),), False),
+        Format("markdown", (Output(markdown.FILENAME, markdown.render),), True),
     )
 }
 NAMES: tuple[str, ...] = tuple(FORMATS)
