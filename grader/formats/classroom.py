@@ -34,7 +34,9 @@ _STATUS = {"passed": "pass", "failed": "fail", "timeout": "fail", "skipped": "fa
 _ASSIGNMENT_STATUS = {"missing": "fail", "error": "error", "graded": "fail"}
 
 
-def _test(name: str, status: str, score: float, message: str, file: str, seconds: float) -> dict:
+def _test(
+    name: str, status: str, score: float, message: str, file: str, seconds: float
+) -> dict[str, Any]:
     return {
         "name": name,
         "status": status,
