@@ -11,7 +11,7 @@ import click
 
 from grader import __version__
 from grader.atomic import write_atomic
-from grader.formats import json_report, terminal
+from grader.formats import json_report, registry, terminal
 from grader.messages import LANGUAGES
 from grader.report import Report
 from grader.spec import SpecError
@@ -22,7 +22,24 @@ HELP_OUT = "Folder for report.json and the other formats."
 HELP_TIMEOUT = "Seconds allowed per probe call, overriding every assignment's own timeout."
 HELP_SEED = "Base seed; each check derives its own seed from it and its id."
 HELP_LANG = "Language of the feedback messages."
+HELP_FORMAT = (
+    "Also write this format into OUT (repeatable): classroom (GitHub Classroom result and job "
+    "summary), gradescope (results.json), junit (junit.xml), markdown (report.md). "
+    "report.json is always written."
+)
+HELP_STUDENT = (
+    "--student renders every format for students (hidden checks redacted); --instructor shows "
+    "everything. Default: the student view for classroom, gradescope and markdown (and for the "
+    "terminal with classroom or gradescope, whose logs students read); instructor view for junit."
+)
 UNKNOWN_ASSIGNMENT = "unknown assignment {names}; known: {known}"
+WRITE_FAILED = "could not write {path}: {reason}"
+HELP_BUNDLE_ASSIGNMENT = "Grade only this assignment on Gradescope (repeatable)."
+HELP_BUNDLE_INSTRUCTOR = (
+    "Keep hidden checks' names and messages in results.json for staff (Gradescope still hides "
+    "those tests from students)."
+)
+BUNDLE_WRITTEN = "wrote {path}: {names}. Upload it as the autograder of a Gradescope assignment."
 
 
 class DefaultToSubmit(click.Group):
@@ -35,7 +52,7 @@ class DefaultToSubmit(click.Group):
 
 
 def _color_enabled() -> bool:
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    return terminal.color_enabled(sys.stdout, os.environ)
 
 
 def _specs(names: tuple[str, ...]) -> list[Any]:
@@ -94,10 +111,26 @@ def main() -> None:
 @timeout_option
 @seed_option
 @lang_option
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(registry.NAMES),
+    metavar="FORMAT",
+    help=HELP_FORMAT,
+)
+@click.option("--student/--instructor", "student", default=None, help=HELP_STUDENT)
 def submit(
-    path: Path, assignments: tuple[str, ...], out: Path, timeout: float | None, seed: int, lang: str
+    path: Path,
+    assignments: tuple[str, ...],
+    out: Path,
+    timeout: float | None,
+    seed: int,
+    lang: str,
+    formats: tuple[str, ...],
+    student: bool | None,
 ) -> None:
-    """Grade the submission folder PATH and write OUT/report.json."""
+    """Grade the submission folder PATH and write OUT/report.json (plus any --format)."""
     from grader.engine import GradeOptions, grade
 
     specs = _specs(assignments)
@@ -118,8 +151,16 @@ def submit(
             "interrupted; the partial report is in " + str(out / json_report.FILENAME), err=True
         )
         sys.exit(130)
-    click.echo(terminal.render(report, color=_color_enabled()), nl=False)
+    try:
+        written = registry.write(report, out, formats, student, os.environ)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise click.ClickException(WRITE_FAILED.format(path=exc.filename, reason=reason)) from None
+    view = registry.terminal_student_view(formats, student)
+    click.echo(terminal.render(report, color=_color_enabled(), student=view), nl=False)
     click.echo(f"report: {out / json_report.FILENAME}")
+    for file in written:
+        click.echo(f"wrote: {file}")
 
 
 @main.command()
@@ -179,3 +220,24 @@ def schema() -> None:
     from grader.report import report_json_schema
 
     click.echo(json.dumps(report_json_schema(), indent=2))
+
+
+@main.command(name="gradescope-bundle")
+@click.argument("zip_path", metavar="OUT.zip", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--assignment", "-a", "assignments", multiple=True, metavar="NAME", help=HELP_BUNDLE_ASSIGNMENT
+)
+@click.option("--instructor", is_flag=True, help=HELP_BUNDLE_INSTRUCTOR)
+def gradescope_bundle(zip_path: Path, assignments: tuple[str, ...], instructor: bool) -> None:
+    """Build the autograder zip for Gradescope: setup.sh, run_autograder and the grader wheel."""
+    from grader import bundle
+
+    _specs(assignments)
+    try:
+        names = bundle.build_bundle(zip_path, assignments, instructor)
+    except bundle.BundleError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise click.ClickException(WRITE_FAILED.format(path=exc.filename, reason=reason)) from None
+    click.echo(BUNDLE_WRITTEN.format(path=zip_path, names=", ".join(names)))
