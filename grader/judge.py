@@ -277,6 +277,8 @@ def pytest_arguments(specs: list[AssignmentSpec], root: Path, ini: Path) -> list
         "no:cacheprovider",
         "-p",
         "no:stepwise",
+        "-p",
+        "no:unraisableexception",
         "--noconftest",
         "-c",
         str(ini),
