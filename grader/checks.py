@@ -175,14 +175,17 @@ def expect_close(
     except AssertionError:
         rtol, atol = _tolerances(expected.dtype, rtol, atol)
         count, index, got, want = _worst_difference(tensor, expected, rtol, atol)
-        details = say(
-            "close_details",
-            count=max(count, 1),
-            total=tensor.numel(),
-            index=fmt_shape(index) if index else "()",
-            actual=got,
-            expected=want,
-        )
+        if tensor.numel() == 1:
+            details = say("close_details_one", actual=got, expected=want)
+        else:
+            details = say(
+                "close_details",
+                count=max(count, 1),
+                total=tensor.numel(),
+                index=fmt_shape(index),
+                actual=got,
+                expected=want,
+            )
         raise Failure(say("values_differ", call=call, details=details), hint) from None
 
 
