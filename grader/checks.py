@@ -103,6 +103,14 @@ def fmt_shape(shape: Sequence[int] | None) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ")"
 
 
+def kind_name(kind: str) -> str:
+    """What `grader.probing.kind_of` found (missing, none, parameter, tensor, other), in words."""
+    try:
+        return say(f"kind_{kind}")
+    except KeyError:
+        return kind
+
+
 def expect_tensor(actual: Any, call: str) -> torch.Tensor:
     __tracebackhide__ = True
     if not isinstance(actual, torch.Tensor):

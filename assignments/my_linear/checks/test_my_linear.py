@@ -15,6 +15,7 @@ from grader.checks import (
     expect_shape,
     fmt_shape,
     hints,
+    kind_name,
     known_mistake,
     seeded_randn,
 )
@@ -50,9 +51,15 @@ def _construct(probe, layer: str = LAYER, **kwargs):
         return probe("construct", call=layer, in_features=IN, out_features=OUT, **kwargs)
 
 
-def _cannot_set(problem: str) -> Failure:
-    help_key = "bias_shape_help" if problem.startswith("bias") else "weights_layout_help"
-    return Failure(say("cannot_set", call=LAYER, problem=problem), say(help_key))
+def _cannot_set(problem: dict) -> Failure:
+    """The probe could not load the check's weights or bias into the student's layer."""
+    name = problem["name"]
+    if "shape" in problem:
+        what = say("has_shape", name=name, actual=fmt_shape(problem["shape"]))
+    else:
+        what = say("is_kind", name=name, kind=kind_name(problem["kind"]))
+    help_key = "bias_shape_help" if name == "bias" else "weights_layout_help"
+    return Failure(say("cannot_set", call=LAYER, problem=what), say(help_key))
 
 
 def _observe_forward(probe, x, layer: str = LAYER, **kwargs):
@@ -83,7 +90,7 @@ def _expect_parameter(info: dict, name: str) -> None:
     expected = fmt_shape(PARAMETER_SHAPES[name])
     if "shape" not in info:
         raise Failure(
-            say("param_missing", name=name, kind=info["kind"], expected=expected),
+            say("param_missing", name=name, kind=kind_name(info["kind"]), expected=expected),
             say("not_registered_help", name=name),
         )
     if tuple(info["shape"]) != PARAMETER_SHAPES[name]:

@@ -14,6 +14,7 @@ from grader.checks import (
     expect_gradient,
     expect_shape,
     fmt_shape,
+    kind_name,
     known_mistake,
     seeded_randn,
 )
@@ -35,7 +36,7 @@ def _expect_tensor_attr(info: dict, dim: int, name: str, expected: tuple[int, ..
                 "missing_attribute",
                 dim=dim,
                 name=name,
-                kind=info["kind"],
+                kind=kind_name(info["kind"]),
                 expected=fmt_shape(expected),
             )
         )
@@ -57,7 +58,13 @@ def _expect_grad(grads: dict, key: str, call: str, expected: tuple[int, ...]) ->
     info = grads[key]
     if "value" not in info:
         raise Failure(
-            say("grad_missing", call=call, key=key, kind=info["kind"], expected=fmt_shape(expected))
+            say(
+                "grad_missing",
+                call=call,
+                key=key,
+                kind=kind_name(info["kind"]),
+                expected=fmt_shape(expected),
+            )
         )
     if tuple(info["shape"]) != expected:
         hint = say("db_shape_hint") if key == "db" else ""
@@ -138,7 +145,7 @@ def test_optimize_is_one_gradient_step(probe):
                     "missing_attribute",
                     dim=DIM,
                     name=name,
-                    kind=info["kind"],
+                    kind=kind_name(info["kind"]),
                     expected=fmt_shape(tuple(start.shape)),
                 )
             )
@@ -251,7 +258,7 @@ def _trained(snapshot: dict, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
                     "missing_attribute",
                     dim=dim,
                     name=name,
-                    kind=info["kind"],
+                    kind=kind_name(info["kind"]),
                     expected=fmt_shape(expected),
                 )
             )
