@@ -158,6 +158,30 @@ def _worst_difference(
     return count, index, float(a.reshape(-1)[flat]), float(e.reshape(-1)[flat])
 
 
+def describe_difference(
+    actual: torch.Tensor,
+    expected: torch.Tensor,
+    rtol: float | None = None,
+    atol: float | None = None,
+) -> str:
+    """How two tensors of one shape differ, for a message: how many values, and the worst."""
+    rtol, atol = _tolerances(expected.dtype, rtol, atol)
+    actual = actual.to(expected.dtype)
+    if expected.numel() == 1:
+        return say(
+            "close_details_one", actual=float(actual.reshape(-1)[0]), expected=float(expected)
+        )
+    count, index, got, want = _worst_difference(actual, expected, rtol, atol)
+    return say(
+        "close_details",
+        count=max(count, 1),
+        total=expected.numel(),
+        index=fmt_shape(index),
+        actual=got,
+        expected=want,
+    )
+
+
 def expect_close(
     actual: Any,
     expected: torch.Tensor,
@@ -181,19 +205,7 @@ def expect_close(
     try:
         torch.testing.assert_close(tensor, expected, rtol=rtol, atol=atol, equal_nan=False)
     except AssertionError:
-        rtol, atol = _tolerances(expected.dtype, rtol, atol)
-        count, index, got, want = _worst_difference(tensor, expected, rtol, atol)
-        if tensor.numel() == 1:
-            details = say("close_details_one", actual=got, expected=want)
-        else:
-            details = say(
-                "close_details",
-                count=max(count, 1),
-                total=tensor.numel(),
-                index=fmt_shape(index),
-                actual=got,
-                expected=want,
-            )
+        details = describe_difference(tensor, expected, rtol, atol)
         raise Failure(say("values_differ", call=call, details=details), hint) from None
 
 
