@@ -2,6 +2,13 @@
 
 A probe builds inputs, calls student code and returns what it observed as plain data. It
 never decides pass or fail: that happens in the judge, which does not trust anything here.
+
+- `tensor_info` describes an attribute (kind, shape, dtype, requires_grad, a copy);
+  `assign` loads a check's values into a student's tensor, or says why it cannot, as data.
+- Spies record the order of calls into one `CallLog`, which the probe returns as a list of
+  names for the check to compare: `spy_optimizer` (`zero_grad`, `step`), `spy_module`
+  (`forward`, `zero_grad`, and `backward` when a gradient reaches the first parameter) and
+  `SpyCriterion` (each call, with its arguments' shapes, to catch swapped arguments).
 """
 
 from __future__ import annotations

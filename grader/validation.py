@@ -384,10 +384,10 @@ def render(result: ValidationResult, color: bool = False) -> str:
             lines.append(f"      {one_line(row.detail, 150)}")
     failed = sum(not r.ok for r in rows)
     lines.append("")
-    others = "every assignment regraded" if result.full else "own assignment regraded"
-    lines.append(
-        f"{result.gradings} gradings ({len(result.mutants)} mutants, {others}) "
-        f"in {result.duration_s:g} s"
-    )
+    summary = f"{result.gradings} gradings"
+    if result.mutants:
+        mode = "every assignment regraded" if result.full else "each on its own assignment"
+        summary += f" ({len(result.mutants)} mutants, {mode})"
+    lines.append(f"{summary} in {result.duration_s:g} s")
     lines.append("all expectations hold" if result.ok else f"{failed} expectation(s) failed")
     return "\n".join(lines) + "\n"
