@@ -41,7 +41,16 @@ from grader.report import AssignmentResult, Report
 from grader.spec import AssignmentSpec
 
 MISSING_FOLDER = "{what} folder not found at {path}; run from the repository root or pass {flag}"
-DEFAULT_JOBS = max(1, min(os.cpu_count() or 1, 8))
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on (its affinity mask, where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+DEFAULT_JOBS = max(1, min(_cpus(), 8))
 
 
 class MissingFolder(Exception):
