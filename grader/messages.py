@@ -27,6 +27,7 @@ else:  # pragma: no cover
 LANGUAGES = ("en", "ko")
 DEFAULT_LANGUAGE = "en"
 ASSIGNMENT_CATALOGUE = "messages.toml"
+NAMES_TABLE = "names"
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 
 _language: ContextVar[str] = ContextVar("language", default=DEFAULT_LANGUAGE)
@@ -43,9 +44,6 @@ def engine_catalogue(lang: str) -> dict[str, str]:
     if not path.is_file():
         return {}
     return dict(tomllib.loads(path.read_text(encoding="utf-8")))
-
-
-NAMES_TABLE = "names"
 
 
 @cache
