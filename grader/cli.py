@@ -32,6 +32,9 @@ HELP_STUDENT = (
     "everything. Default: the student view for classroom, gradescope and markdown (and for the "
     "terminal with classroom or gradescope, whose logs students read); instructor view for junit."
 )
+HELP_MUTANTS = "Also grade every mutant in assignments/<name>/mutants/ (the default)."
+HELP_FULL = "Regrade every assignment for every mutant, not only the mutant's own."
+HELP_JOBS = "Gradings to run at once (default: the number of CPUs, at most 8)."
 UNKNOWN_ASSIGNMENT = "unknown assignment {names}; known: {known}"
 WRITE_FAILED = "could not write {path}: {reason}"
 HELP_BUNDLE_ASSIGNMENT = "Grade only this assignment on Gradescope (repeatable)."
@@ -181,21 +184,38 @@ def submit(
 )
 @timeout_option
 @click.option("--json", "as_json", is_flag=True, help="Print the validation as JSON.")
+@click.option("--mutants/--no-mutants", "with_mutants", default=True, help=HELP_MUTANTS)
+@click.option("--full", is_flag=True, help=HELP_FULL)
+@click.option("--jobs", "-j", type=click.IntRange(min=1, max=64), default=None, help=HELP_JOBS)
 def reference(
     assignments: tuple[str, ...],
     reference_dir: Path | None,
     template_dir: Path | None,
     timeout: float | None,
     as_json: bool,
+    with_mutants: bool,
+    full: bool,
+    jobs: int | None,
 ) -> None:
-    """Prove the checks right: the reference scores full marks and the template zero."""
+    """Prove the checks right and sharp: reference full marks, template zero, mutants caught."""
     from grader import validation
+    from grader.mutants import MutantError
 
     specs = _specs(assignments)
     try:
-        result = validation.validate(specs, reference_dir, template_dir, timeout)
+        result = validation.validate(
+            specs,
+            reference_dir,
+            template_dir,
+            timeout,
+            with_mutants=with_mutants,
+            full=full,
+            jobs=jobs or validation.DEFAULT_JOBS,
+        )
     except validation.MissingFolder as exc:
         raise click.UsageError(str(exc)) from None
+    except MutantError as exc:
+        raise click.ClickException(str(exc)) from None
     if as_json:
         click.echo(result.model_dump_json(indent=2))
     else:
