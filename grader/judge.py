@@ -74,6 +74,8 @@ def describe_student_error(error: dict[str, Any], call: str, student_file: str) 
         where = ""
     kind = error.get("type", "Exception")
     text = error.get("message", "")
+    if kind == "SystemExit" and error.get("exit_code"):
+        text = say("called_exit", code=error["exit_code"])
     if error.get("where") == "import":
         if kind == "SystemExit":
             return Failure(say("exit_at_import", file=student_file, detail=text))
@@ -96,9 +98,10 @@ def check_meta(item: pytest.Function, spec: AssignmentSpec, options: JudgeOption
     check_id = f"{spec.name}::{item.name}"
     doc = (item.function.__doc__ or "").strip().splitlines()
     timeout = options.timeout or marker.kwargs.get("timeout") or spec.timeout
+    translated = messages.check_name(spec.folder, item.name, options.lang)
     return CheckMeta(
         id=check_id,
-        name=doc[0].strip() if doc else item.name,
+        name=translated or (doc[0].strip() if doc else item.name),
         assignment=spec.name,
         category=marker.kwargs["category"],
         points=float(marker.kwargs["points"]),
@@ -277,6 +280,8 @@ def pytest_arguments(specs: list[AssignmentSpec], root: Path, ini: Path) -> list
         "no:cacheprovider",
         "-p",
         "no:stepwise",
+        "-p",
+        "no:unraisableexception",
         "--noconftest",
         "-c",
         str(ini),

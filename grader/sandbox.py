@@ -161,6 +161,7 @@ def _describe_exception(exc: BaseException, where: str, scratch: str) -> dict[st
     return {
         "type": kind,
         "message": message,
+        "exit_code": repr(exc.code) if isinstance(exc, SystemExit) else "",
         "where": where,
         "memory": memory,
         "frames": _student_frames(exc.__traceback__, scratch),
