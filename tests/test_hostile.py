@@ -124,7 +124,7 @@ def test_files_planted_for_later_runs_never_land(injection, grade_folder):
     assert landed == []
     assert set(planted.values()) == {"PermissionError"}
     later = grade_folder(REFERENCE)
-    assert later.report["score"] == later.report["max_score"] == 30
+    assert later.report["score"] == later.report["max_score"] > 0
 
 
 # ------------------------------------------------------------------------- 2, 3. tampering, theft
