@@ -142,7 +142,8 @@ class ProbeCaller:
         if outcome.status == "memory":
             raise Failure(say("memory_limit", call=call))
         if outcome.status == "crashed":
-            raise Failure(say("crashed", call=call, detail=outcome.detail), say("crashed_help"))
+            key = "sandbox_lost" if outcome.sandbox_lost else "crashed"
+            raise Failure(say(key, call=call, detail=outcome.detail), say("crashed_help"))
         if outcome.status == "garbage":
             raise Failure(say("garbage", call=call, detail=outcome.detail))
         envelope = outcome.value

@@ -62,6 +62,7 @@ class ProbeOutcome:
     output: str = ""
     output_bytes: int = 0
     duration_s: float = 0.0
+    sandbox_lost: bool = False
     value: Any = None
 
 
@@ -600,8 +601,8 @@ def _holder_main(zygote: _Zygote, plan: protections.Plan, req_r: int, resp_w: in
 
 def _describe_death(code: int) -> str:
     if code > 128:
-        return f"was killed together with the sandbox ({_signal_name(code - 128)})"
-    return f"was lost with the sandbox (exit code {code})"
+        return _signal_name(code - 128)
+    return f"exit code {code}"
 
 
 def _nursery_main(
@@ -700,7 +701,8 @@ class Sandbox:
             while True:
                 header, payload = wire.recv_message(self._resp_r)
                 if header.get("op") == "died":
-                    return ProbeOutcome(status="crashed", detail=str(header.get("detail")))
+                    detail = str(header.get("detail"))
+                    return ProbeOutcome(status="crashed", detail=detail, sandbox_lost=True)
                 if header.pop("seq", None) == self._seq:
                     break
         except (OSError, EOFError, wire.WireError) as exc:
