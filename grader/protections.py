@@ -184,8 +184,13 @@ def _grant_tree(rules: dict[str, int], path: str, protected: tuple[str, ...]) ->
 
 @cache
 def readable_roots() -> tuple[str, ...]:
-    """Python's own installation and the system libraries, resolved, existing paths only."""
-    candidates = [p for p in sys.path if p]
+    """Python's own installation and the system libraries, resolved, existing paths only.
+
+    The working directory is left out even when it is on sys.path (`python -m grader` puts it
+    there): an instructor may well run the grader from the folder that holds every submission.
+    """
+    here = os.path.realpath(os.getcwd())
+    candidates = [p for p in sys.path if p and os.path.realpath(p) != here]
     for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}:
         candidates += [str(Path(prefix) / "lib"), str(Path(prefix) / "lib64")]
     candidates += SYSTEM_READABLE
