@@ -22,6 +22,7 @@ HELP_OUT = "Folder for report.json and the other formats."
 HELP_TIMEOUT = "Seconds allowed per probe call, overriding every assignment's own timeout."
 HELP_SEED = "Base seed; each check derives its own seed from it and its id."
 HELP_LANG = "Language of the feedback messages."
+HELP_MEMORY = "Memory each probe call may use on top of the sandbox's own, in MiB."
 HELP_FORMAT = (
     "Also write this format into OUT (repeatable): classroom (GitHub Classroom result and job "
     "summary), gradescope (results.json), junit (junit.xml), markdown (report.md). "
@@ -123,6 +124,13 @@ def main() -> None:
     help=HELP_FORMAT,
 )
 @click.option("--student/--instructor", "student", default=None, help=HELP_STUDENT)
+@click.option(
+    "--memory-limit",
+    type=click.IntRange(min=64, max=1 << 20),
+    default=None,
+    metavar="MIB",
+    help=HELP_MEMORY,
+)
 def submit(
     path: Path,
     assignments: tuple[str, ...],
@@ -132,12 +140,16 @@ def submit(
     lang: str,
     formats: tuple[str, ...],
     student: bool | None,
+    memory_limit: int | None,
 ) -> None:
     """Grade the submission folder PATH and write OUT/report.json (plus any --format)."""
     from grader.engine import GradeOptions, grade
+    from grader.sandbox import Limits
 
     specs = _specs(assignments)
     options = GradeOptions(timeout=timeout, seed=seed, lang=lang)
+    if memory_limit is not None:
+        options.limits = Limits(memory_bytes=memory_limit << 20)
     latest: list[Report] = []
     write = _writer(out)
 

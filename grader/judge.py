@@ -29,7 +29,7 @@ from grader.spec import AssignmentSpec
 
 MAX_OUTPUT_CHARS = 4000
 _WORKFLOW_COMMAND = re.compile(r"^(\s*)(::|##\[)", re.MULTILINE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x9b]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x9b]|\r(?!\n)")
 
 
 def neutralise(text: str) -> str:
@@ -142,7 +142,8 @@ class ProbeCaller:
         if outcome.status == "memory":
             raise Failure(say("memory_limit", call=call))
         if outcome.status == "crashed":
-            raise Failure(say("crashed", call=call, detail=outcome.detail), say("crashed_help"))
+            key = "sandbox_lost" if outcome.sandbox_lost else "crashed"
+            raise Failure(say(key, call=call, detail=outcome.detail), say("crashed_help"))
         if outcome.status == "garbage":
             raise Failure(say("garbage", call=call, detail=outcome.detail))
         envelope = outcome.value
@@ -262,8 +263,8 @@ class JudgePlugin:
             "status": status,
             "score": meta.points if status == "passed" else 0.0,
             "max_score": meta.points,
-            "message": message,
-            "hint": hint,
+            "message": neutralise(message),
+            "hint": neutralise(hint),
             "visibility": meta.visibility,
             "duration_s": round(
                 time.monotonic() - self.started.get(item.nodeid, time.monotonic()), 4
