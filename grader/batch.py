@@ -26,7 +26,7 @@ from typing import Any, TextIO
 import grader
 from grader import archives, fingerprint, gradebook, protections
 from grader.atomic import write_atomic
-from grader.formats import json_report
+from grader.formats import json_report, registry
 from grader.messages import say, set_language
 from grader.progress import Progress
 from grader.report import AssignmentResult, AssignmentStatus, Environment, Report, Submission
@@ -103,15 +103,11 @@ def dask_available() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("dask", "distributed"))
 
 
-# --------------------------------------------------------------------------- formats hook
+# --------------------------------------------------------------------------- formats
 
 
 def available_formats() -> tuple[str, ...]:
-    """The formats `--format` accepts: the registry's, when grader.formats has one."""
-    try:
-        from grader.formats import registry  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
-        return ("json",)
+    """The formats `--format` accepts: every format in the registry."""
     return tuple(registry.NAMES)
 
 
@@ -119,8 +115,6 @@ def write_outputs(report: Report, folder: Path, formats: tuple[str, ...]) -> Non
     """Every requested format first, then report.json, whose presence marks the student done."""
     others = [name for name in formats if name != "json"]
     if others:
-        from grader.formats import registry  # type: ignore[attr-defined, unused-ignore]
-
         registry.write(report, folder, others)
     write_atomic(folder / json_report.FILENAME, json_report.render(report))
 
@@ -410,8 +404,6 @@ class Batch:
         names = [n for n in self.options.formats if n != "json"]
         if not names:
             return []
-        from grader.formats import registry  # type: ignore[attr-defined, unused-ignore]
-
         return [o.filename for n in names for o in registry.FORMATS[n].outputs]
 
     def _run(self, work: Path, started: float) -> int:

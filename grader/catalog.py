@@ -58,6 +58,7 @@ def collect(specs: list[AssignmentSpec]) -> tuple[list[AssignmentSpec], list[Che
 def render(collected: tuple[list[AssignmentSpec], list[CheckMeta]]) -> str:
     specs, checks = collected
     lines = []
+    width = max((len(c.id) for c in checks), default=0)
     for spec in specs:
         mine = [c for c in checks if c.assignment == spec.name]
         total = sum(c.points for c in mine)
@@ -67,7 +68,8 @@ def render(collected: tuple[list[AssignmentSpec], list[CheckMeta]]) -> str:
         )
         for c in mine:
             lines.append(
-                f"  {c.id:<48} {c.category:<12} {c.points:>5g}  {c.visibility:<15} {c.timeout:g}s"
+                f"  {c.id:<{width}}  {c.category:<12} {c.points:>5g}  {c.visibility:<15} "
+                f"{c.timeout:g}s"
             )
         lines.append("")
     lines.append(f"total: {sum(c.points for c in checks):g} points in {len(checks)} checks")

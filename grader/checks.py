@@ -12,11 +12,26 @@ values with torch in the judge, and fails with `Failure` or `Mismatch`:
 
 A check ends passed (no exception), failed (`Failure`, or a plain `assert`), timed out (a
 probe hit its deadline) or errored (any other exception: the grader's fault, not the student's).
+
+The helpers, all raising `Failure` with a catalogue message that names the call:
+
+- `expect_tensor`, `expect_shape` (with hints for known wrong shapes), `expect_finite`;
+- `expect_close`: `torch.testing.assert_close` decides; the message says how many values
+  differ and shows the worst one;
+- `known_mistake`: which known wrong answer an observation equals, as that mistake's hint;
+- `autograd_gradients` and `expect_gradient`: an analytic gradient the student computed,
+  against autograd run here in double precision; `expect_gradcheck` runs
+  `torch.autograd.gradcheck` on a function the check itself builds;
+- `expect_converges`: a loss trajectory that falls, and ends below a limit;
+- `hints`: attach help to any failure raised inside, by a symptom in its message.
+
+Spies that record call order (`CallLog`, `spy_optimizer`, `spy_module`, `SpyCriterion`) run next
+to student code, so they live with the probe helpers in `grader.probing`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -88,6 +103,14 @@ def fmt_shape(shape: Sequence[int] | None) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ")"
 
 
+def kind_name(kind: str) -> str:
+    """What `grader.probing.kind_of` found (missing, none, parameter, tensor, other), in words."""
+    try:
+        return say(f"kind_{kind}")
+    except KeyError:
+        return kind
+
+
 def expect_tensor(actual: Any, call: str) -> torch.Tensor:
     __tracebackhide__ = True
     if not isinstance(actual, torch.Tensor):
@@ -110,6 +133,55 @@ def expect_shape(
         )
 
 
+def _tolerances(dtype: torch.dtype, rtol: float | None, atol: float | None) -> tuple[float, float]:
+    """The tolerances `assert_close` uses when none are given (its documented defaults)."""
+    defaults = {
+        torch.float16: (1e-3, 1e-5),
+        torch.bfloat16: (1.6e-2, 1e-5),
+        torch.float32: (1.3e-6, 1e-5),
+        torch.float64: (1e-7, 1e-7),
+    }.get(dtype, (0.0, 0.0))
+    return (defaults[0] if rtol is None else rtol, defaults[1] if atol is None else atol)
+
+
+def _worst_difference(
+    actual: torch.Tensor, expected: torch.Tensor, rtol: float, atol: float
+) -> tuple[int, tuple[int, ...], float, float]:
+    """How many values differ, and the index, actual and expected value of the worst one."""
+    a, e = actual.double(), expected.double()
+    differs = ~torch.isclose(a, e, rtol=rtol, atol=atol)
+    count = int(differs.sum())
+    gap = (a - e).abs().nan_to_num(nan=float("inf"))
+    gap = torch.where(differs, gap, torch.full_like(gap, -1.0))
+    flat = int(gap.argmax()) if gap.numel() else 0
+    index = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), a.shape))
+    return count, index, float(a.reshape(-1)[flat]), float(e.reshape(-1)[flat])
+
+
+def describe_difference(
+    actual: torch.Tensor,
+    expected: torch.Tensor,
+    rtol: float | None = None,
+    atol: float | None = None,
+) -> str:
+    """How two tensors of one shape differ, for a message: how many values, and the worst."""
+    rtol, atol = _tolerances(expected.dtype, rtol, atol)
+    actual = actual.to(expected.dtype)
+    if expected.numel() == 1:
+        return say(
+            "close_details_one", actual=float(actual.reshape(-1)[0]), expected=float(expected)
+        )
+    count, index, got, want = _worst_difference(actual, expected, rtol, atol)
+    return say(
+        "close_details",
+        count=max(count, 1),
+        total=expected.numel(),
+        index=fmt_shape(index),
+        actual=got,
+        expected=want,
+    )
+
+
 def expect_close(
     actual: Any,
     expected: torch.Tensor,
@@ -118,17 +190,41 @@ def expect_close(
     rtol: float | None = None,
     atol: float | None = None,
 ) -> None:
-    """`torch.testing.assert_close`, with a message that names the call and a hint."""
+    """`torch.testing.assert_close` decides; the message names the call and the worst value.
+
+    `hint` is attached to any failure here, a wrong shape included: pass the help for the
+    mistake this observation was recognised as (see `known_mistake`).
+    """
     __tracebackhide__ = True
     tensor = expect_tensor(actual, call)
-    expect_shape(tensor, tuple(expected.shape), call)
+    if tuple(tensor.shape) != tuple(expected.shape):
+        shapes = {"actual": fmt_shape(tuple(tensor.shape)), "expected": fmt_shape(expected.shape)}
+        raise Failure(say("wrong_shape", call=call, **shapes), hint)
     if tensor.dtype != expected.dtype:
         tensor = tensor.to(expected.dtype)
     try:
         torch.testing.assert_close(tensor, expected, rtol=rtol, atol=atol, equal_nan=False)
-    except AssertionError as exc:
-        details = " ".join(line.strip() for line in str(exc).splitlines()[1:] if line.strip())
+    except AssertionError:
+        details = describe_difference(tensor, expected, rtol, atol)
         raise Failure(say("values_differ", call=call, details=details), hint) from None
+
+
+def known_mistake(
+    actual: Any, mistakes: Mapping[str, torch.Tensor], rtol: float = 1e-4, atol: float = 1e-6
+) -> str:
+    """The hint of the first known wrong answer that `actual` equals, or "".
+
+    `mistakes` maps a hint to the value that mistake produces, computed in the judge:
+    `{say("sign_hint"): -expected, say("sum_not_mean_hint"): m * expected}`.
+    """
+    if not isinstance(actual, torch.Tensor):
+        return ""
+    for hint, value in mistakes.items():
+        if actual.shape == value.shape and torch.allclose(
+            actual.double(), value.double(), rtol=rtol, atol=atol
+        ):
+            return hint
+    return ""
 
 
 def expect_finite(actual: Any, call: str, hint: str = "") -> torch.Tensor:
@@ -157,3 +253,97 @@ def hints(mapping: dict[str, str]) -> Iterator[None]:
 def seeded_randn(*shape: int, scale: float = 1.0) -> torch.Tensor:
     """Inputs for a probe, from the judge's per-check seed (set before each check)."""
     return torch.randn(*shape) * scale
+
+
+def autograd_gradients(
+    function: Callable[..., torch.Tensor],
+    wrt: Mapping[str, torch.Tensor],
+    given: Mapping[str, torch.Tensor] | None = None,
+    grad_output: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
+    """The gradients of `function(**wrt, **given)` with respect to each tensor in `wrt`.
+
+    Autograd runs here, in the judge, in double precision: every floating tensor is promoted
+    to float64 first, and each gradient comes back in the dtype of its `wrt` tensor. A
+    non-scalar output needs `grad_output` (the `g` in `output.backward(g)`).
+    """
+
+    def promote(t: torch.Tensor) -> torch.Tensor:
+        return t.detach().double() if t.is_floating_point() else t.detach()
+
+    leaves = {name: promote(t).requires_grad_() for name, t in wrt.items()}
+    constants = {name: promote(t) for name, t in (given or {}).items()}
+    with torch.enable_grad():
+        output = function(**leaves, **constants)
+        seed = None if grad_output is None else promote(grad_output)
+        grads = torch.autograd.grad(output, list(leaves.values()), grad_outputs=seed)
+    return {name: g.to(wrt[name].dtype) for name, g in zip(leaves, grads, strict=True)}
+
+
+def expect_gradient(
+    actual: Any,
+    expected: torch.Tensor,
+    call: str,
+    mistakes: Mapping[str, torch.Tensor] | None = None,
+    rtol: float = 1e-4,
+    atol: float = 1e-5,
+) -> None:
+    """An analytic gradient the student computed, against the autograd one (`expected`).
+
+    `mistakes` maps a hint to the gradient a known mistake gives (`-expected` for a sign
+    error, `m * expected` for a sum instead of a mean); a match attaches that hint.
+    """
+    __tracebackhide__ = True
+    if actual is None:
+        raise Failure(say("gradient_none", call=call))
+    hint = known_mistake(actual, mistakes or {})
+    expect_close(actual, expected, call, hint=hint, rtol=rtol, atol=atol)
+
+
+def expect_gradcheck(
+    function: Callable[..., torch.Tensor],
+    *inputs: torch.Tensor,
+    call: str,
+    hint: str = "",
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+) -> None:
+    """`torch.autograd.gradcheck` on a judge-side function, in double precision.
+
+    For a check that builds a differentiable function from what it observed (or its own
+    expected-value formula with a hand-written backward): fails when autograd and finite
+    differences disagree.
+    """
+    __tracebackhide__ = True
+    leaves = tuple(t.detach().double().requires_grad_() for t in inputs)
+    try:
+        torch.autograd.gradcheck(function, leaves, eps=eps, atol=atol, rtol=rtol)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise Failure(say("gradcheck_failed", call=call, details=first), hint) from None
+
+
+def expect_converges(
+    losses: Sequence[float | None],
+    call: str,
+    below: float | None = None,
+    falling: bool = True,
+    hint: str = "",
+) -> None:
+    """A loss trajectory (one value per epoch or snapshot) that is finite, falls, and ends low.
+
+    `falling` asks for the last loss to be below the first; `below` for the last loss to be
+    under a limit. The failure names the call, the first and last loss, and the limit.
+    """
+    __tracebackhide__ = True
+    if not losses:
+        raise Failure(say("converge_empty", call=call), hint)
+    for epoch, loss in enumerate(losses, start=1):
+        if loss is None or not torch.isfinite(torch.tensor(float(loss))):
+            raise Failure(say("converge_not_finite", call=call, epoch=epoch, value=loss), hint)
+    first, last = float(losses[0]), float(losses[-1])  # type: ignore[arg-type]
+    if falling and len(losses) > 1 and not last < first:
+        raise Failure(say("converge_not_falling", call=call, first=first, last=last), hint)
+    if below is not None and not last < below:
+        raise Failure(say("converge_above", call=call, last=last, limit=below), hint)

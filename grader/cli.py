@@ -12,7 +12,7 @@ import click
 from grader import __version__
 from grader import batch as batch_run
 from grader.atomic import write_atomic
-from grader.formats import json_report, terminal
+from grader.formats import json_report, registry, terminal
 from grader.messages import LANGUAGES
 from grader.report import Report
 from grader.spec import SpecError
@@ -23,7 +23,28 @@ HELP_OUT = "Folder for report.json and the other formats."
 HELP_TIMEOUT = "Seconds allowed per probe call, overriding every assignment's own timeout."
 HELP_SEED = "Base seed; each check derives its own seed from it and its id."
 HELP_LANG = "Language of the feedback messages."
+HELP_MEMORY = "Memory each probe call may use on top of the sandbox's own, in MiB."
+HELP_FORMAT = (
+    "Also write this format into OUT (repeatable): classroom (GitHub Classroom result and job "
+    "summary), gradescope (results.json), junit (junit.xml), markdown (report.md). "
+    "report.json is always written."
+)
+HELP_STUDENT = (
+    "--student renders every format for students (hidden checks redacted); --instructor shows "
+    "everything. Default: the student view for classroom, gradescope and markdown (and for the "
+    "terminal with classroom or gradescope, whose logs students read); instructor view for junit."
+)
+HELP_MUTANTS = "Also grade every mutant in assignments/<name>/mutants/ (the default)."
+HELP_FULL = "Regrade every assignment for every mutant, not only the mutant's own."
+HELP_JOBS = "Gradings to run at once (default: the number of CPUs, at most 8)."
 UNKNOWN_ASSIGNMENT = "unknown assignment {names}; known: {known}"
+WRITE_FAILED = "could not write {path}: {reason}"
+HELP_BUNDLE_ASSIGNMENT = "Grade only this assignment on Gradescope (repeatable)."
+HELP_BUNDLE_INSTRUCTOR = (
+    "Keep hidden checks' names and messages in results.json for staff (Gradescope still hides "
+    "those tests from students)."
+)
+BUNDLE_WRITTEN = "wrote {path}: {names}. Upload it as the autograder of a Gradescope assignment."
 
 
 class DefaultToSubmit(click.Group):
@@ -36,7 +57,7 @@ class DefaultToSubmit(click.Group):
 
 
 def _color_enabled() -> bool:
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    return terminal.color_enabled(sys.stdout, os.environ)
 
 
 def _specs(names: tuple[str, ...]) -> list[Any]:
@@ -95,14 +116,41 @@ def main() -> None:
 @timeout_option
 @seed_option
 @lang_option
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(registry.NAMES),
+    metavar="FORMAT",
+    help=HELP_FORMAT,
+)
+@click.option("--student/--instructor", "student", default=None, help=HELP_STUDENT)
+@click.option(
+    "--memory-limit",
+    type=click.IntRange(min=64, max=1 << 20),
+    default=None,
+    metavar="MIB",
+    help=HELP_MEMORY,
+)
 def submit(
-    path: Path, assignments: tuple[str, ...], out: Path, timeout: float | None, seed: int, lang: str
+    path: Path,
+    assignments: tuple[str, ...],
+    out: Path,
+    timeout: float | None,
+    seed: int,
+    lang: str,
+    formats: tuple[str, ...],
+    student: bool | None,
+    memory_limit: int | None,
 ) -> None:
-    """Grade the submission folder PATH and write OUT/report.json."""
+    """Grade the submission folder PATH and write OUT/report.json (plus any --format)."""
     from grader.engine import GradeOptions, grade
+    from grader.sandbox import Limits
 
     specs = _specs(assignments)
     options = GradeOptions(timeout=timeout, seed=seed, lang=lang)
+    if memory_limit is not None:
+        options.limits = Limits(memory_bytes=memory_limit << 20)
     latest: list[Report] = []
     write = _writer(out)
 
@@ -119,8 +167,16 @@ def submit(
             "interrupted; the partial report is in " + str(out / json_report.FILENAME), err=True
         )
         sys.exit(130)
-    click.echo(terminal.render(report, color=_color_enabled()), nl=False)
+    try:
+        written = registry.write(report, out, formats, student, os.environ)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise click.ClickException(WRITE_FAILED.format(path=exc.filename, reason=reason)) from None
+    view = registry.terminal_student_view(formats, student)
+    click.echo(terminal.render(report, color=_color_enabled(), student=view), nl=False)
     click.echo(f"report: {out / json_report.FILENAME}")
+    for file in written:
+        click.echo(f"wrote: {file}")
 
 
 @main.command(name="batch")
@@ -212,21 +268,38 @@ def batch_command(
 )
 @timeout_option
 @click.option("--json", "as_json", is_flag=True, help="Print the validation as JSON.")
+@click.option("--mutants/--no-mutants", "with_mutants", default=True, help=HELP_MUTANTS)
+@click.option("--full", is_flag=True, help=HELP_FULL)
+@click.option("--jobs", "-j", type=click.IntRange(min=1, max=64), default=None, help=HELP_JOBS)
 def reference(
     assignments: tuple[str, ...],
     reference_dir: Path | None,
     template_dir: Path | None,
     timeout: float | None,
     as_json: bool,
+    with_mutants: bool,
+    full: bool,
+    jobs: int | None,
 ) -> None:
-    """Prove the checks right: the reference scores full marks and the template zero."""
+    """Prove the checks right and sharp: reference full marks, template zero, mutants caught."""
     from grader import validation
+    from grader.mutants import MutantError
 
     specs = _specs(assignments)
     try:
-        result = validation.validate(specs, reference_dir, template_dir, timeout)
+        result = validation.validate(
+            specs,
+            reference_dir,
+            template_dir,
+            timeout,
+            with_mutants=with_mutants,
+            full=full,
+            jobs=jobs or validation.DEFAULT_JOBS,
+        )
     except validation.MissingFolder as exc:
         raise click.UsageError(str(exc)) from None
+    except MutantError as exc:
+        raise click.ClickException(str(exc)) from None
     if as_json:
         click.echo(result.model_dump_json(indent=2))
     else:
@@ -251,3 +324,24 @@ def schema() -> None:
     from grader.report import report_json_schema
 
     click.echo(json.dumps(report_json_schema(), indent=2))
+
+
+@main.command(name="gradescope-bundle")
+@click.argument("zip_path", metavar="OUT.zip", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--assignment", "-a", "assignments", multiple=True, metavar="NAME", help=HELP_BUNDLE_ASSIGNMENT
+)
+@click.option("--instructor", is_flag=True, help=HELP_BUNDLE_INSTRUCTOR)
+def gradescope_bundle(zip_path: Path, assignments: tuple[str, ...], instructor: bool) -> None:
+    """Build the autograder zip for Gradescope: setup.sh, run_autograder and the grader wheel."""
+    from grader import bundle
+
+    _specs(assignments)
+    try:
+        names = bundle.build_bundle(zip_path, assignments, instructor)
+    except bundle.BundleError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise click.ClickException(WRITE_FAILED.format(path=exc.filename, reason=reason)) from None
+    click.echo(BUNDLE_WRITTEN.format(path=zip_path, names=", ".join(names)))

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 import grader
-from grader import fingerprint, preload, protections, wire
+from grader import fingerprint, integrity, linux, preload, protections, wire
 from grader.judge import JudgeOptions, run_judge
 from grader.messages import say, set_language
 from grader.report import (
@@ -33,12 +33,11 @@ from grader.report import (
     Report,
     Submission,
 )
-from grader.sandbox import Limits, Sandbox
+from grader.sandbox import Limits, Sandbox, keep_torch_cache_in
 from grader.spec import AssignmentSpec, assignments_root
 from grader.staging import Staged, stage
 
 JUDGE_GRACE_SECONDS = 60.0
-_PR_SET_PDEATHSIG = 1
 
 UpdateCallback = Callable[[Report], None]
 
@@ -161,10 +160,11 @@ def _fork_judge(
         return pid
     code = 70
     try:
-        from grader.sandbox import _prctl
-
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        linux.try_prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
+        if sandbox.plan.on("non_dumpable"):
+            protections.harden_trusted_process()
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        keep_torch_cache_in(sandbox.staging.parent)
         log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(log, 2)
         judge_options = JudgeOptions(timeout=options.timeout, seed=options.seed, lang=options.lang)
@@ -245,12 +245,15 @@ def grade(
         report.submission.files = staged.files
         report.submission.content_hash = staged.content_hash
         report.submission.problems = staged.problems
+        report.integrity = integrity.scan(staged.folder)
         present = []
         for spec in specs:
             if spec.student_file in staged.links:
                 report.assignments.append(
                     _missing_result(spec, say("student_file_link", file=spec.student_file))
                 )
+            elif spec.student_file in staged.skipped:
+                report.assignments.append(_missing_result(spec, staged.skipped[spec.student_file]))
             elif not staged.has(spec.student_file):
                 report.assignments.append(
                     _missing_result(spec, say("student_file_missing", file=spec.student_file))

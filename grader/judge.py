@@ -29,7 +29,7 @@ from grader.spec import AssignmentSpec
 
 MAX_OUTPUT_CHARS = 4000
 _WORKFLOW_COMMAND = re.compile(r"^(\s*)(::|##\[)", re.MULTILINE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x9b]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x9b]|\r(?!\n)")
 
 
 def neutralise(text: str) -> str:
@@ -74,6 +74,8 @@ def describe_student_error(error: dict[str, Any], call: str, student_file: str) 
         where = ""
     kind = error.get("type", "Exception")
     text = error.get("message", "")
+    if kind == "SystemExit" and error.get("exit_code"):
+        text = say("called_exit", code=error["exit_code"])
     if error.get("where") == "import":
         if kind == "SystemExit":
             return Failure(say("exit_at_import", file=student_file, detail=text))
@@ -96,9 +98,10 @@ def check_meta(item: pytest.Function, spec: AssignmentSpec, options: JudgeOption
     check_id = f"{spec.name}::{item.name}"
     doc = (item.function.__doc__ or "").strip().splitlines()
     timeout = options.timeout or marker.kwargs.get("timeout") or spec.timeout
+    translated = messages.check_name(spec.folder, item.name, options.lang)
     return CheckMeta(
         id=check_id,
-        name=doc[0].strip() if doc else item.name,
+        name=translated or (doc[0].strip() if doc else item.name),
         assignment=spec.name,
         category=marker.kwargs["category"],
         points=float(marker.kwargs["points"]),
@@ -139,7 +142,8 @@ class ProbeCaller:
         if outcome.status == "memory":
             raise Failure(say("memory_limit", call=call))
         if outcome.status == "crashed":
-            raise Failure(say("crashed", call=call, detail=outcome.detail), say("crashed_help"))
+            key = "sandbox_lost" if outcome.sandbox_lost else "crashed"
+            raise Failure(say(key, call=call, detail=outcome.detail), say("crashed_help"))
         if outcome.status == "garbage":
             raise Failure(say("garbage", call=call, detail=outcome.detail))
         envelope = outcome.value
@@ -259,8 +263,8 @@ class JudgePlugin:
             "status": status,
             "score": meta.points if status == "passed" else 0.0,
             "max_score": meta.points,
-            "message": message,
-            "hint": hint,
+            "message": neutralise(message),
+            "hint": neutralise(hint),
             "visibility": meta.visibility,
             "duration_s": round(
                 time.monotonic() - self.started.get(item.nodeid, time.monotonic()), 4

@@ -3,6 +3,12 @@
 The engine's own messages live in `grader/locales/<lang>.toml`. An assignment adds its own in
 `assignments/<name>/messages.toml`, with one table per language (`[en]`, `[ko]`). Lookups try
 the current assignment first, then the engine, then English.
+
+A check's name is the first line of its docstring, in English. A translation goes in the
+assignment's catalogue under `[<lang>.names]`, keyed by the check's function name:
+
+    [ko.names]
+    test_subclasses_module = "MyLinear는 torch.nn.Module을 상속합니다."
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ else:  # pragma: no cover
 LANGUAGES = ("en", "ko")
 DEFAULT_LANGUAGE = "en"
 ASSIGNMENT_CATALOGUE = "messages.toml"
+NAMES_TABLE = "names"
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 
 _language: ContextVar[str] = ContextVar("language", default=DEFAULT_LANGUAGE)
@@ -40,11 +47,27 @@ def engine_catalogue(lang: str) -> dict[str, str]:
 
 
 @cache
-def assignment_catalogue(folder: Path, lang: str) -> dict[str, str]:
+def _assignment_tables(folder: Path, lang: str) -> dict[str, Any]:
     path = folder / ASSIGNMENT_CATALOGUE
     if not path.is_file():
         return {}
     return dict(tomllib.loads(path.read_text(encoding="utf-8")).get(lang, {}))
+
+
+@cache
+def assignment_catalogue(folder: Path, lang: str) -> dict[str, str]:
+    """The assignment's messages in `lang` (its `[<lang>]` table, without sub-tables)."""
+    return {k: v for k, v in _assignment_tables(folder, lang).items() if isinstance(v, str)}
+
+
+def check_names(folder: Path, lang: str) -> dict[str, str]:
+    """Translated check names: `[<lang>.names]`, keyed by the check's function name."""
+    return dict(_assignment_tables(folder, lang).get(NAMES_TABLE, {}))
+
+
+def check_name(folder: Path, check: str, lang: str) -> str | None:
+    """The name of check `check` in `lang`, or None: then its docstring names it."""
+    return check_names(folder, lang).get(check)
 
 
 def set_language(lang: str) -> None:

@@ -2,6 +2,13 @@
 
 A probe builds inputs, calls student code and returns what it observed as plain data. It
 never decides pass or fail: that happens in the judge, which does not trust anything here.
+
+- `tensor_info` describes an attribute (kind, shape, dtype, requires_grad, a copy);
+  `assign` loads a check's values into a student's tensor, or says why it cannot, as data.
+- Spies record the order of calls into one `CallLog`, which the probe returns as a list of
+  names for the check to compare: `spy_optimizer` (`zero_grad`, `step`), `spy_module`
+  (`forward`, `zero_grad`, and `backward` when a gradient reaches the first parameter) and
+  `SpyCriterion` (each call, with its arguments' shapes, to catch swapped arguments).
 """
 
 from __future__ import annotations
@@ -49,20 +56,21 @@ def tensor_info(owner: Any, name: str) -> dict[str, Any]:
     return info
 
 
-def assign(owner: Any, name: str, value: torch.Tensor) -> str:
+def assign(owner: Any, name: str, value: torch.Tensor) -> dict[str, Any] | None:
     """Overwrite a tensor attribute in place, keeping it a Parameter if it is one.
 
-    Returns "" on success, or why it could not be done (missing, wrong shape), so the check
-    can say so instead of crashing on a copy.
+    Returns None on success, or why it could not be done as data (`name`, `kind`, and
+    `shape` when the attribute is a tensor of another shape), so the check can say so in
+    the student's language instead of crashing on a copy.
     """
     current = getattr(owner, name, _MISSING)
     if not isinstance(current, torch.Tensor):
-        return f"{name} is {kind_of(current)}"
+        return {"name": name, "kind": kind_of(current)}
     if tuple(current.shape) != tuple(value.shape):
-        return f"{name} has shape {tuple(current.shape)}"
+        return {"name": name, "kind": kind_of(current), "shape": list(current.shape)}
     with torch.no_grad():
         current.copy_(value.to(current.dtype))
-    return ""
+    return None
 
 
 class CallLog:

@@ -10,7 +10,6 @@ descendant, including ones that started a new session.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import importlib.util
 import os
 import random
@@ -29,7 +28,7 @@ from typing import Any, Literal
 
 import torch
 
-from grader import protections, wire
+from grader import linux, protections, wire
 from grader.spec import AssignmentSpec
 
 OutcomeStatus = Literal["ok", "timeout", "crashed", "memory", "garbage"]
@@ -39,10 +38,19 @@ OUTPUT_TAIL_BYTES = 6144
 DEFAULT_MEMORY_LIMIT = 2 << 30
 POLL_SECONDS = 0.02
 PROBE_MARK = "__torchgrade_probe__"
-ALLOC_FAILURE_TEXT = ("can't allocate memory", "not enough memory", "out of memory")
+MAX_RESTARTS = 50
+CLOSE_GRACE_SECONDS = 5.0
+DRAIN_LIMIT_BYTES = 8 << 20
+TORCH_CACHE_VARIABLE = "TORCHINDUCTOR_CACHE_DIR"
+ALLOC_FAILURE_TEXT = (
+    "can't allocate memory",
+    "cannot allocate memory",
+    "not enough memory",
+    "out of memory",
+)
 
-_PR_SET_PDEATHSIG = 1
-_PR_SET_CHILD_SUBREAPER = 36
+_PR_SET_PDEATHSIG = linux.PR_SET_PDEATHSIG
+_PR_SET_CHILD_SUBREAPER = linux.PR_SET_CHILD_SUBREAPER
 
 
 @dataclass
@@ -54,6 +62,7 @@ class ProbeOutcome:
     output: str = ""
     output_bytes: int = 0
     duration_s: float = 0.0
+    sandbox_lost: bool = False
     value: Any = None
 
 
@@ -61,7 +70,7 @@ class ProbeOutcome:
 class Limits:
     memory_bytes: int = DEFAULT_MEMORY_LIMIT
     max_output_file_bytes: int = 64 << 20
-    max_open_files: int = 512
+    max_open_files: int = 256
 
 
 @dataclass
@@ -89,16 +98,10 @@ class _Captured:
         return head + tail
 
 
-def _libc() -> ctypes.CDLL | None:
-    try:
-        return ctypes.CDLL(None, use_errno=True)
-    except OSError:  # pragma: no cover - not on Linux
-        return None
-
-
-def _prctl(option: int, value: int) -> bool:
-    libc = _libc()
-    return bool(libc is not None and libc.prctl(option, value, 0, 0, 0) == 0)
+def keep_torch_cache_in(folder: Path) -> None:
+    """Point torch's compile cache (which it creates on first use of an optimizer) into the
+    grader's own temporary folder, so grading leaves nothing behind in $TMPDIR."""
+    os.environ.setdefault(TORCH_CACHE_VARIABLE, str(folder / "torch-cache"))
 
 
 def load_probes(spec: AssignmentSpec) -> ModuleType:
@@ -153,11 +156,13 @@ def _describe_exception(exc: BaseException, where: str, scratch: str) -> dict[st
     message = _safe_str(exc)
     if isinstance(exc, SystemExit):
         message = f"the code called exit({exc.code!r})"
-    memory = isinstance(exc, MemoryError) or any(t in message for t in ALLOC_FAILURE_TEXT)
+    lowered = message.lower()
+    memory = isinstance(exc, MemoryError) or any(t in lowered for t in ALLOC_FAILURE_TEXT)
     innermost = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
     return {
         "type": kind,
         "message": message,
+        "exit_code": repr(exc.code) if isinstance(exc, SystemExit) else "",
         "where": where,
         "memory": memory,
         "frames": _student_frames(exc.__traceback__, scratch),
@@ -185,6 +190,19 @@ def _send_envelope(fd: int, envelope: dict[str, Any]) -> None:
         wire._write_all(fd, data)
 
 
+def _rebind_standard_streams() -> None:
+    """Point sys.stdout/stderr at fds 1 and 2 (now the capture pipe). The inherited objects may
+    write elsewhere: an in-memory buffer under click's CliRunner, a capture file under pytest.
+    Line-buffered, so output printed before a crash is still captured."""
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        stream = open(  # noqa: SIM115
+            fd, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1
+        )
+        setattr(sys, name, stream)
+        setattr(sys, f"__{name}__", stream)
+    sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
+
+
 def _child_main(
     request: dict[str, Any],
     inputs: bytes,
@@ -196,12 +214,13 @@ def _child_main(
     result_w: int,
     limits: Limits,
     baseline_data: int,
+    plan: protections.Plan,
+    protected_pids: tuple[int, ...],
 ) -> None:
     """Runs in the forked child. Never returns: the child always ends in `os._exit`."""
     code = 0
     try:
         os.setsid()
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(out_w, 1)
@@ -209,10 +228,15 @@ def _child_main(
         keep = sorted({0, 1, 2, result_w})
         for low, high in zip(keep, [*keep[1:], 1 << 16], strict=True):
             os.closerange(low + 1, high)
+        _rebind_standard_streams()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         shutil.copytree(staging, scratch, dirs_exist_ok=True, symlinks=False)
-        protections.enter_child(scratch, limits, baseline_data)
+        try:
+            protections.enter_child(scratch, limits, baseline_data, plan, protected_pids)
+        except Exception as exc:
+            _send_envelope(result_w, _grader_error(f"a sandbox protection failed: {exc}"))
+            return
         os.chdir(scratch)
         sys.path.append(str(scratch))
         seed = int(request["seed"])
@@ -229,21 +253,17 @@ def _child_main(
         os._exit(code)
 
 
+def _grader_error(message: str) -> dict[str, Any]:
+    error = {"type": "GraderError", "where": "probe", "memory": False, "frames": []}
+    return {"ok": False, "error": {**error, "message": message}}
+
+
 def _run_probe(
     request: dict[str, Any], inputs: bytes, probes: ModuleType, spec: AssignmentSpec, scratch: str
 ) -> dict[str, Any]:
     probe_fn = getattr(probes, request["probe"], None)
     if probe_fn is None or not getattr(probe_fn, PROBE_MARK, False):
-        return {
-            "ok": False,
-            "error": {
-                "type": "GraderError",
-                "where": "probe",
-                "memory": False,
-                "message": f"no probe named {request['probe']!r}",
-                "frames": [],
-            },
-        }
+        return _grader_error(f"no probe named {request['probe']!r}")
     arguments = wire.decode(inputs) if inputs else {}
     try:
         module_spec = importlib.util.spec_from_file_location(
@@ -265,7 +285,7 @@ def _run_probe(
 # --------------------------------------------------------------------------- zygote side
 
 
-def _children_of(pid: int) -> list[int]:
+def _children_of(pid: int | str) -> list[int]:
     found: list[int] = []
     task_dir = f"/proc/{pid}/task"
     try:
@@ -282,10 +302,13 @@ def _children_of(pid: int) -> list[int]:
 
 
 def reap_descendants() -> None:
-    """Kill and reap every process below this one (they were reparented here: subreaper)."""
-    me = os.getpid()
+    """Kill and reap every process below this one (they were reparented here: subreaper).
+
+    Reads /proc/self, never /proc/<getpid()>: as pid 1 of a pid namespace, getpid() names a
+    different process in any /proc but the namespace's own.
+    """
     for _ in range(200):
-        children = _children_of(me)
+        children = _children_of("self")
         while True:
             try:
                 pid, _status = os.waitpid(-1, os.WNOHANG)
@@ -301,7 +324,7 @@ def reap_descendants() -> None:
         time.sleep(0.002)
 
 
-def _rss_bytes(pid: int) -> int:
+def _rss_bytes(pid: int | str) -> int:
     try:
         with open(f"/proc/{pid}/statm") as handle:
             return int(handle.read().split()[1]) * resource.getpagesize()
@@ -320,14 +343,36 @@ def _vm_data_bytes() -> int:
     return 0
 
 
+def _ancestors() -> set[int]:
+    """This process's ancestors that it can see (none, from inside a pid namespace)."""
+    found: set[int] = set()
+    pid = os.getppid()
+    while pid > 1 and pid not in found:
+        found.add(pid)
+        try:
+            pid = int(linux.stat_fields(str(pid))[1])
+        except (OSError, IndexError, ValueError):
+            break
+    return found
+
+
+def _own_threads() -> set[int]:
+    try:
+        return {int(t) for t in os.listdir("/proc/self/task")}
+    except OSError:
+        return {os.getpid()}
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
 def _describe_exit(status: int) -> str:
     if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
-        try:
-            name = signal.Signals(number).name
-        except ValueError:
-            name = f"signal {number}"
-        return f"was killed by {name}"
+        return f"was killed by {_signal_name(os.WTERMSIG(status))}"
     return f"exited with code {os.WEXITSTATUS(status)}"
 
 
@@ -345,13 +390,23 @@ def _force_rmtree(path: Path) -> None:
 
 
 class _Zygote:
-    def __init__(self, specs: list[AssignmentSpec], staging: Path, limits: Limits) -> None:
+    def __init__(
+        self,
+        specs: list[AssignmentSpec],
+        probes: dict[str, ModuleType],
+        staging: Path,
+        scratch_root: Path,
+        limits: Limits,
+        plan: protections.Plan,
+    ) -> None:
         self.specs = {s.name: s for s in specs}
+        self.probes = probes
         self.staging = staging
         self.limits = limits
-        self.probes = {s.name: load_probes(s) for s in specs}
-        self.scratch_root = Path(tempfile.mkdtemp(prefix="torchgrade-run-"))
+        self.plan = plan
+        self.scratch_root = scratch_root
         self.counter = 0
+        self.protected = {os.getpid(), *_ancestors(), *_own_threads()}
 
     def serve(self, req_r: int, resp_w: int) -> None:
         while True:
@@ -363,14 +418,22 @@ class _Zygote:
                 return
             outcome = self.run(request, inputs)
             header = {k: v for k, v in outcome.__dict__.items() if k != "value"}
+            header["seq"] = request.get("seq")
             wire.send_message(resp_w, header, outcome.value or b"")
+
+    def _protected_for(self, request: dict[str, Any]) -> tuple[int, ...]:
+        protected = set(self.protected)
+        caller = request.get("caller")
+        if isinstance(caller, int) and not self.plan.on("pid_namespace"):
+            protected.add(caller)
+        return tuple(sorted(protected))
 
     def run(self, request: dict[str, Any], inputs: bytes) -> ProbeOutcome:
         self.counter += 1
         scratch = self.scratch_root / f"probe-{self.counter}"
-        scratch.mkdir(mode=0o700)
         protections.prepare_scratch(scratch)
         spec = self.specs[request["assignment"]]
+        protected = self._protected_for(request)
         out_r, out_w = os.pipe()
         result_r, result_w = os.pipe()
         for stream in (sys.stdout, sys.stderr):
@@ -391,6 +454,8 @@ class _Zygote:
                 result_w,
                 self.limits,
                 _vm_data_bytes(),
+                self.plan,
+                protected,
             )
         os.close(out_w)
         os.close(result_w)
@@ -412,44 +477,40 @@ class _Zygote:
         captured = _Captured()
         result = bytearray()
         selector = selectors.DefaultSelector()
-        selector.register(out_r, selectors.EVENT_READ, "out")
-        selector.register(result_r, selectors.EVENT_READ, "result")
+        for fd, name in ((out_r, "out"), (result_r, "result")):
+            os.set_blocking(fd, False)
+            selector.register(fd, selectors.EVENT_READ, name)
         deadline = started + timeout
-        memory_cap = _rss_bytes(os.getpid()) + self.limits.memory_bytes
+        memory_cap = _rss_bytes("self") + self.limits.memory_bytes
         status: int | None = None
         verdict: OutcomeStatus | None = None
         detail = ""
         while verdict is None:
             for key, _ in selector.select(POLL_SECONDS):
-                chunk = os.read(key.fd, 1 << 16)
-                if not chunk:
-                    selector.unregister(key.fd)
-                elif key.data == "out":
-                    captured.add(chunk)
-                else:
-                    result += chunk
-                    if len(result) > wire.MAX_PAYLOAD_BYTES:
-                        verdict, detail = "garbage", "returned more data than allowed"
-            if status is None:
-                waited, raw = os.waitpid(pid, os.WNOHANG)
-                if waited:
-                    status = raw
-            result_open = any(k.data == "result" for k in selector.get_map().values())
-            if status is not None and not result_open:
+                self._read(selector, key, captured, result)
+            if len(result) > wire.MAX_PAYLOAD_BYTES:
+                verdict, detail = "garbage", "returned more data than allowed"
                 break
-            now = time.monotonic()
-            if verdict is None and now > deadline:
+            waited, raw = os.waitpid(pid, os.WNOHANG)
+            if waited:
+                # The child wrote everything before it exited; descendants it left behind may
+                # still hold the pipes open, so take what is buffered now instead of waiting
+                # for end-of-file.
+                status = raw
+                self._drain(selector, captured, result)
+                break
+            if time.monotonic() > deadline:
                 verdict, detail = "timeout", f"did not finish within {timeout:g} s"
-            elif verdict is None and _rss_bytes(pid) > memory_cap:
+            elif _rss_bytes(pid) > memory_cap:
                 verdict, detail = "memory", "memory limit exceeded"
-        for key, _ in selector.select(0):
-            if key.data == "out":
-                with contextlib.suppress(OSError):
-                    captured.add(os.read(key.fd, 1 << 16))
+        if verdict is not None:
+            self._drain(selector, captured, bytearray())
         selector.close()
         duration = time.monotonic() - started
         if verdict is None and status is not None and not result:
             verdict, detail = "crashed", _describe_exit(status)
+        if verdict is None and len(result) > wire.MAX_PAYLOAD_BYTES:
+            verdict, detail = "garbage", "returned more data than allowed"
         outcome = ProbeOutcome(
             status=verdict or "ok",
             detail=detail,
@@ -460,22 +521,54 @@ class _Zygote:
         outcome.value = bytes(result) if outcome.status == "ok" else None
         return outcome
 
+    @staticmethod
+    def _read(
+        selector: selectors.BaseSelector,
+        key: selectors.SelectorKey,
+        captured: _Captured,
+        result: bytearray,
+    ) -> int:
+        try:
+            chunk = os.read(key.fd, 1 << 16)
+        except BlockingIOError:
+            return 0
+        if not chunk:
+            selector.unregister(key.fd)
+        elif key.data == "out":
+            captured.add(chunk)
+        else:
+            result += chunk
+        return len(chunk)
 
-def _zygote_main(
-    specs: list[AssignmentSpec], staging: Path, limits: Limits, req_r: int, resp_w: int
-) -> None:
+    def _drain(
+        self, selector: selectors.BaseSelector, captured: _Captured, result: bytearray
+    ) -> None:
+        """Read what the pipes hold right now, bounded, in case something keeps writing."""
+        budget = DRAIN_LIMIT_BYTES
+        while budget > 0 and len(result) <= wire.MAX_PAYLOAD_BYTES:
+            ready = selector.select(0)
+            if not ready:
+                return
+            progress = 0
+            for key, _ in ready:
+                progress += self._read(selector, key, captured, result)
+            if not progress and not selector.get_map():
+                return
+            budget -= max(progress, 1)
+
+
+def _zygote_main(zygote: _Zygote, plan: protections.Plan, req_r: int, resp_w: int) -> None:
+    """The zygote: pid 1 of its namespace where that is available. Exit 0 means "asked to stop"."""
     code = 0
     try:
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        _prctl(_PR_SET_CHILD_SUBREAPER, 1)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        zygote = _Zygote(specs, staging, limits)
-        warm_up()
+        linux.try_prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        linux.try_prctl(_PR_SET_CHILD_SUBREAPER, 1)
+        protections.setup_zygote(plan, zygote.scratch_root)
+        zygote.protected |= {os.getpid(), *_own_threads()}
         try:
             zygote.serve(req_r, resp_w)
         finally:
             reap_descendants()
-            _force_rmtree(zygote.scratch_root)
     except BaseException:
         traceback.print_exc()
         code = 70
@@ -483,13 +576,103 @@ def _zygote_main(
         os._exit(code)
 
 
+def _holder_main(zygote: _Zygote, plan: protections.Plan, req_r: int, resp_w: int) -> None:
+    """One zygote incarnation: enter fresh namespaces, run the zygote, reap what it leaves.
+
+    The exit code is 0 when the zygote stopped on request, else 128 + the signal that killed it
+    (or its own non-zero code), for the nursery to report.
+    """
+    code = 70
+    try:
+        linux.try_prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        linux.try_prctl(_PR_SET_CHILD_SUBREAPER, 1)
+        protections.enter_namespaces(plan.namespace_flags, plan.user_namespace)
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        pid = os.fork()
+        if pid == 0:
+            _zygote_main(zygote, plan, req_r, resp_w)
+        _, status = os.waitpid(pid, 0)
+        reap_descendants()
+        code = 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+def _describe_death(code: int) -> str:
+    if code > 128:
+        return _signal_name(code - 128)
+    return f"exit code {code}"
+
+
+def _nursery_main(
+    specs: list[AssignmentSpec],
+    staging: Path,
+    limits: Limits,
+    plan: protections.Plan,
+    req_r: int,
+    resp_w: int,
+) -> None:
+    """Forked from the CLI before the judge exists, so it holds no test code. It loads the
+    probes and warms torch once, then forks one zygote after another: when a zygote dies
+    (something killed it), the judge's pending call is answered "died" and a fresh zygote,
+    in fresh namespaces, takes over the same pipes."""
+    code = 0
+    scratch_root: Path | None = None
+    try:
+        linux.try_prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if plan.on("non_dumpable"):
+            protections.harden_trusted_process()
+        keep_torch_cache_in(staging.parent)
+        if plan.on("landlock"):
+            protections.readable_rules()
+        probes = {s.name: load_probes(s) for s in specs}
+        warm_up()
+        scratch_root = Path(tempfile.mkdtemp(prefix="torchgrade-run-"))
+        os.chmod(scratch_root, 0o711)
+        zygote = _Zygote(specs, probes, staging, scratch_root, limits, plan)
+        for incarnation in range(MAX_RESTARTS + 1):
+            zygote.scratch_root = scratch_root / f"sandbox-{incarnation}"
+            zygote.scratch_root.mkdir(mode=0o711)
+            for stream in (sys.stdout, sys.stderr):
+                stream.flush()
+            pid = os.fork()
+            if pid == 0:
+                _holder_main(zygote, plan, req_r, resp_w)
+            _, status = os.waitpid(pid, 0)
+            with contextlib.suppress(OSError):
+                _force_rmtree(zygote.scratch_root)
+            died = os.WTERMSIG(status) + 128 if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+            if died == 0:
+                break
+            wire.send_message(resp_w, {"op": "died", "detail": _describe_death(died)})
+    except BaseException:
+        traceback.print_exc()
+        code = 70
+    finally:
+        if scratch_root is not None:
+            with contextlib.suppress(OSError):
+                _force_rmtree(scratch_root)
+        os._exit(code)
+
+
 class Sandbox:
-    """The judge's handle on the zygote: send a probe request, get a `ProbeOutcome` back."""
+    """The judge's handle on the sandbox: send a probe request, get a `ProbeOutcome` back."""
 
     def __init__(
-        self, specs: list[AssignmentSpec], staging: Path, limits: Limits | None = None
+        self,
+        specs: list[AssignmentSpec],
+        staging: Path,
+        limits: Limits | None = None,
+        plan: protections.Plan | None = None,
     ) -> None:
         self.limits = limits or Limits()
+        self.plan = plan if plan is not None else protections.plan()
+        self.staging = staging
+        self._seq = 0
         req_r, self._req_w = os.pipe()
         self._resp_r, resp_w = os.pipe()
         for stream in (sys.stdout, sys.stderr):
@@ -498,23 +681,32 @@ class Sandbox:
         if self.pid == 0:
             os.close(self._req_w)
             os.close(self._resp_r)
-            _zygote_main(specs, staging, self.limits, req_r, resp_w)
+            _nursery_main(specs, staging, self.limits, self.plan, req_r, resp_w)
         os.close(req_r)
         os.close(resp_w)
 
     def call(
         self, assignment: str, probe: str, inputs: dict[str, Any], seed: int, timeout: float
     ) -> ProbeOutcome:
+        self._seq += 1
         request = {
             "op": "probe",
             "assignment": assignment,
             "probe": probe,
             "seed": seed,
             "timeout": timeout,
+            "seq": self._seq,
+            "caller": os.getpid(),
         }
         try:
             wire.send_message(self._req_w, request, wire.encode(inputs) if inputs else b"")
-            header, payload = wire.recv_message(self._resp_r)
+            while True:
+                header, payload = wire.recv_message(self._resp_r)
+                if header.get("op") == "died":
+                    detail = str(header.get("detail"))
+                    return ProbeOutcome(status="crashed", detail=detail, sandbox_lost=True)
+                if header.pop("seq", None) == self._seq:
+                    break
         except (OSError, EOFError, wire.WireError) as exc:
             return ProbeOutcome(status="crashed", detail=f"the sandbox stopped answering ({exc})")
         outcome = ProbeOutcome(**header)
@@ -531,7 +723,7 @@ class Sandbox:
         for fd in (self._req_w, self._resp_r):
             with contextlib.suppress(OSError):
                 os.close(fd)
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + CLOSE_GRACE_SECONDS
         while time.monotonic() < deadline:
             try:
                 pid, _ = os.waitpid(self.pid, os.WNOHANG)

@@ -29,6 +29,7 @@ class Staged:
     files: list[FileInfo] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     links: set[str] = field(default_factory=set)
+    skipped: dict[str, str] = field(default_factory=dict)
 
     @property
     def content_hash(self) -> str:
@@ -100,14 +101,14 @@ def stage(source: Path, target: Path) -> Staged:
                     path, target / relative, min(MAX_FILE_BYTES, MAX_TOTAL_BYTES - total)
                 )
             except OSError as exc:
-                staged.problems.append(
-                    say("skipped_unreadable", path=relative, reason=exc.strerror or str(exc))
-                )
+                problem = say("skipped_unreadable", path=relative, reason=exc.strerror or str(exc))
+                staged.problems.append(problem)
+                staged.skipped[relative.as_posix()] = problem
                 continue
             if copied is None:
-                staged.problems.append(
-                    say("skipped_large", path=relative, limit=MAX_FILE_BYTES // (1 << 20))
-                )
+                problem = say("skipped_large", path=relative, limit=MAX_FILE_BYTES // (1 << 20))
+                staged.problems.append(problem)
+                staged.skipped[relative.as_posix()] = problem
                 continue
             sha, size = copied
             total += size

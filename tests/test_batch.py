@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from grader import batch
+from grader.formats import junit
+from grader.spec import select
 from grader.workers import Job, LocalPool
 from tests.batch_helpers import (
     MARKER_VARIABLE,
@@ -34,7 +36,8 @@ from tests.batch_helpers import (
 )
 from tests.conftest import REFERENCE, SUBMISSIONS, run_cli
 
-ASSIGNMENTS = ("my_linear", "training_loop", "scratch_lr")
+ASSIGNMENTS = tuple(s.name for s in select([]))
+FULL_MARKS = sum(s.points for s in select([]))
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +61,9 @@ def class_folder(tmp_path_factory: pytest.TempPathFactory):
     (root / "notes.txt").write_text("not a submission\n")
     out = tmp_path_factory.mktemp("class-out")
     marker = uuid.uuid4().hex
-    result = run_batch(root, "--out", out, "--timeout", "1", "--jobs", "2", marker=marker)
+    result = run_batch(
+        root, "--out", out, "--timeout", "1", "--jobs", "2", "--format", "junit", marker=marker
+    )
     assert result.returncode == 0, result.stderr
     return root, out, result, marker
 
@@ -78,16 +83,20 @@ def test_every_student_gets_one_row_matching_their_report(class_folder):
     for row in rows:
         graded = report(out, row["student"])
         assert row["report"] == f"{row['student']}/report.json"
+        assert (out / row["student"] / junit.FILENAME).is_file()
         assert float(row["total"]) == graded["score"]
-        assert float(row["max_score"]) == graded["max_score"] == 30
+        assert float(row["max_score"]) == graded["max_score"] == FULL_MARKS
         assert int(row["integrity_flags"]) == len(graded["integrity"])
         for assignment in graded["assignments"]:
             assert float(row[assignment["name"]]) == assignment["score"]
     by_student = {r["student"]: r for r in rows}
-    assert by_student["alice"]["total"] == "30" and by_student["alice"]["status"] == "graded"
+    assert float(by_student["alice"]["total"]) == FULL_MARKS
+    assert by_student["alice"]["status"] == "graded"
     assert by_student["empty"]["status"] == "missing" and by_student["empty"]["total"] == "0"
     assert by_student["mallory"]["status"] == "rejected"
-    assert by_student["lin"]["total"] == "30"
+    lin = report(out, "lin")
+    assert by_student["lin"]["status"] == "graded"
+    assert {c["status"] for a in lin["assignments"] for c in a["checks"]} == {"passed"}
     assert "ignored notes.txt" in result.stderr
     assert not (out / "ghost").exists() and not (root.parent / "escaped.py").exists()
 

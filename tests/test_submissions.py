@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from grader.spec import discover
 from tests.conftest import REFERENCE, SUBMISSIONS, TEMPLATE
 
 # fixture folder -> {check id: (status, text in message, text in hint)}; every other check passes.
@@ -115,8 +116,10 @@ def test_exact_verdicts(grade_folder, name):
 
 def test_reference_scores_full_marks(grade_folder):
     graded = grade_folder(REFERENCE)
-    assert graded.report["score"] == graded.report["max_score"] == 30
-    assert "Total: 30/30" in graded.result.output
+    total = sum(spec.points for spec in discover())
+    assert graded.report["score"] == graded.report["max_score"] == total
+    assert all(a["status"] == "graded" for a in graded.report["assignments"])
+    assert f"Total: {total:g}/{total:g}" in graded.result.output
 
 
 def test_template_scores_zero_and_says_not_implemented(grade_folder):

@@ -46,14 +46,10 @@ def forward(
     use_bias: bool | None = None,
 ) -> dict[str, Any]:
     model = _build(student, in_features, out_features, use_bias)
-    problems = []
-    if weights is not None:
-        problems.append(assign(model, "weights", weights))
-    if bias is not None:
-        problems.append(assign(model, "bias", bias))
-    problems = [p for p in problems if p]
-    if problems:
-        return {"assign_problem": "; ".join(problems)}
+    for name, value in (("weights", weights), ("bias", bias)):
+        problem = assign(model, name, value) if value is not None else None
+        if problem:
+            return {"assign_problem": problem}
     return {"output": model(x)}
 
 
@@ -68,9 +64,10 @@ def backward(
     grad_output: torch.Tensor,
 ) -> dict[str, Any]:
     model = _build(student, in_features, out_features, None)
-    problems = [p for p in (assign(model, "weights", weights), assign(model, "bias", bias)) if p]
-    if problems:
-        return {"assign_problem": "; ".join(problems)}
+    for name, value in (("weights", weights), ("bias", bias)):
+        problem = assign(model, name, value)
+        if problem:
+            return {"assign_problem": problem}
     output = model(x)
     if not isinstance(output, torch.Tensor) or not output.requires_grad:
         return {"output_requires_grad": False, "weights_grad": None, "bias_grad": None}

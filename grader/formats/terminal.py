@@ -1,7 +1,16 @@
-"""The terminal summary: per assignment, per check, points and a one-line reason."""
+"""The terminal summary: per assignment, failures first, points and a one-line reason.
+
+Colour only when stdout is a terminal and `NO_COLOR` is unset or empty (no-color.org). Every
+piece of text from a check is made inert first, so student text cannot move the cursor or issue
+CI workflow commands in a log.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import IO
+
+from grader.formats import text, views
 from grader.report import CheckResult, Report
 
 SYMBOLS = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⏱", "skipped": "-"}
@@ -22,56 +31,65 @@ _ANSI = {
     "cyan": "36",
 }
 REASON_WIDTH = 110
+INDENT = " " * 13
 
 
-def _paint(text: str, color: str, enabled: bool) -> str:
-    return f"\x1b[{_ANSI[color]}m{text}\x1b[0m" if enabled else text
+def color_enabled(stream: IO[str], environ: Mapping[str, str]) -> bool:
+    """Colour for a real terminal, unless the user asked for none with NO_COLOR."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and not environ.get("NO_COLOR")
 
 
-def _points(score: float, max_score: float) -> str:
-    return f"{score:g}/{max_score:g}"
+def _paint(value: str, color: str, enabled: bool) -> str:
+    return f"\x1b[{_ANSI[color]}m{value}\x1b[0m" if enabled else value
 
 
-def one_line(text: str, width: int = REASON_WIDTH) -> str:
-    flat = " ".join(text.split())
+def one_line(value: str, width: int = REASON_WIDTH) -> str:
+    flat = " ".join(text.inert(value).split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
-def _check_line(check: CheckResult, color: bool, name_width: int) -> list[str]:
+def _check_lines(report: Report, check: CheckResult, color: bool) -> list[str]:
     symbol = _paint(SYMBOLS[check.status], COLORS[check.status], color)
-    points = _points(check.score, check.max_score).rjust(7)
-    lines = [f"  {symbol} {points}  {check.name.ljust(name_width)}"]
+    points = views.points(check.score, check.max_score).rjust(7)
+    lines = [f"  {symbol} {points}  {one_line(check.name)}"]
     if check.status != "passed" and check.message:
-        lines.append("             " + _paint(one_line(check.message), COLORS[check.status], color))
+        lines.append(INDENT + _paint(one_line(check.message), COLORS[check.status], color))
         if check.hint:
-            lines.append("             " + _paint("hint: " + one_line(check.hint), "cyan", color))
+            hint = f"{views.say(report, 'report_hint').lower()}: {one_line(check.hint)}"
+            lines.append(INDENT + _paint(one_line(hint), "cyan", color))
     return lines
 
 
-def render(report: Report, color: bool = False) -> str:
+def render(report: Report, color: bool = False, student: bool = False) -> str:
+    """The summary of `report`, in the student view when `student`."""
+    report = views.for_reader(report, student)
     lines: list[str] = []
     for assignment in report.assignments:
         header = (
             f"{assignment.name} ({assignment.file})  "
-            f"{_points(assignment.score, assignment.max_score)}"
+            f"{views.points(assignment.score, assignment.max_score)}"
         )
         if assignment.status != "graded":
-            header += f"  [{assignment.status}]"
+            header += f"  [{views.say(report, f'status_{assignment.status}')}]"
         lines.append(_paint(header, "bold", color))
         if assignment.message:
             lines.append("  " + one_line(assignment.message))
-        checks = sorted(assignment.checks, key=lambda c: c.status == "passed")
-        width = max((len(c.name) for c in checks), default=0)
-        width = min(width, 72)
-        for check in checks:
-            lines.extend(_check_line(check, color, width))
+        for check in sorted(assignment.checks, key=lambda c: c.status == "passed"):
+            lines.extend(_check_lines(report, check, color))
         lines.append("")
     for problem in report.submission.problems:
-        lines.append("note: " + problem)
+        lines.append("note: " + one_line(problem))
     if report.integrity:
-        lines.append(f"integrity flags: {len(report.integrity)} (see report.json)")
-    total = f"Total: {_points(report.score, report.max_score)}"
+        lines.append(views.say(report, "report_integrity", count=len(report.integrity)))
+    checks = [c for a in report.assignments for c in a.checks]
+    passed = sum(c.status == "passed" for c in checks)
+    total = views.say(report, "report_total", points=views.points(report.score, report.max_score))
+    if report.max_score:
+        total += f" ({100 * report.score / report.max_score:.0f}%)"
+    total += "  " + views.say(report, "terminal_counts", passed=passed, failed=len(checks) - passed)
     if not report.complete:
-        total += "  (incomplete)"
-    lines.append(_paint(total, "bold", color))
+        total += f"  ({views.say(report, 'report_incomplete')})"
+    rule = "─" * min(len(total), 60)
+    lines.extend([rule, _paint(total, "bold", color)])
     return "\n".join(lines) + "\n"

@@ -1,7 +1,7 @@
 """The bias=False flag is ignored: a bias parameter is always registered.
 
-catches: api
-hint: bias
+catches: api, values
+hint: bias=False
 """
 
 import torch

@@ -1,6 +1,7 @@
 """The bias is created but forward returns x @ W without adding it.
 
-catches: values, gradients
+catches: values, gradients, convergence
+hint: Is the bias added in forward
 """
 
 import torch

@@ -1,6 +1,7 @@
 """The bias is a plain zeros tensor with requires_grad=True, so it is not a registered parameter.
 
-catches: api
+catches: api, gradients, convergence
+hint: Is `bias` an `nn.Parameter`
 """
 
 import torch

@@ -1,6 +1,7 @@
 """The bias has shape (1, out_features) instead of (out_features,).
 
-catches: shapes
+catches: shapes, values, gradients
+hint: shape (out_features,)
 """
 
 import torch

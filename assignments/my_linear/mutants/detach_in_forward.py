@@ -1,7 +1,7 @@
 """forward uses self.weights.detach(), so no gradient reaches the weights.
 
 catches: gradients, convergence
-hint: detach
+hint: without `.detach()`
 """
 
 import torch

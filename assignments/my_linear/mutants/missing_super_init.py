@@ -1,6 +1,7 @@
 """super().__init__() is never called, so assigning a parameter raises in the constructor.
 
 catches: api, shapes, values, gradients, convergence
+hint: super().__init__()
 """
 
 import torch

@@ -1,6 +1,7 @@
 """forward uses torch.mm, which only accepts 2-D input and fails on 1-D and 3-D x.
 
 catches: shapes
+hint: torch.mm only takes 2-D
 """
 
 import torch

@@ -1,7 +1,7 @@
 """The weights are a plain tensor with requires_grad=True instead of an nn.Parameter.
 
-catches: api, gradients
-hint: parameter
+catches: api, gradients, convergence
+hint: Is `weights` an `nn.Parameter`
 """
 
 import torch

@@ -1,7 +1,7 @@
 """The weights are stored as (out_features, in_features), like nn.Linear, but used as x @ W.
 
-catches: shapes, values
-hint: are the weights
+catches: shapes, values, gradients, convergence
+hint: stores weights as (in_features, out_features)
 """
 
 import torch

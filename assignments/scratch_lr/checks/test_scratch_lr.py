@@ -6,33 +6,21 @@ import torch
 
 from grader.checks import (
     Failure,
+    autograd_gradients,
     check,
     expect_close,
+    expect_converges,
     expect_finite,
+    expect_gradient,
     expect_shape,
     fmt_shape,
+    kind_name,
+    known_mistake,
     seeded_randn,
 )
 from grader.messages import say
 
 DIM, M = 3, 8
-
-
-def _matches(actual, expected) -> bool:
-    return (
-        isinstance(actual, torch.Tensor)
-        and actual.shape == expected.shape
-        and torch.allclose(actual.double(), expected.double(), rtol=1e-4, atol=1e-6)
-    )
-
-
-def _hint_for(actual, expected, candidates: dict[str, torch.Tensor]) -> str:
-    """The hint of the first known mistake whose result equals what came back."""
-    del expected
-    for key, value in candidates.items():
-        if _matches(actual, value):
-            return say(key)
-    return ""
 
 
 def _data(m: int = M, dim: int = DIM):
@@ -48,7 +36,7 @@ def _expect_tensor_attr(info: dict, dim: int, name: str, expected: tuple[int, ..
                 "missing_attribute",
                 dim=dim,
                 name=name,
-                kind=info["kind"],
+                kind=kind_name(info["kind"]),
                 expected=fmt_shape(expected),
             )
         )
@@ -70,7 +58,13 @@ def _expect_grad(grads: dict, key: str, call: str, expected: tuple[int, ...]) ->
     info = grads[key]
     if "value" not in info:
         raise Failure(
-            say("grad_missing", call=call, key=key, kind=info["kind"], expected=fmt_shape(expected))
+            say(
+                "grad_missing",
+                call=call,
+                key=key,
+                kind=kind_name(info["kind"]),
+                expected=fmt_shape(expected),
+            )
         )
     if tuple(info["shape"]) != expected:
         hint = say("db_shape_hint") if key == "db" else ""
@@ -101,7 +95,7 @@ def test_initial_shapes(probe):
 def test_forward_shape(probe):
     """forward(x) with x of shape (dim, m) returns shape (1, m)."""
     x, _ = _data()
-    call = f"LR({DIM}).forward(x) with x of shape {fmt_shape(tuple(x.shape))}"
+    call = say("call_forward_shape", dim=DIM, shape=fmt_shape(tuple(x.shape)))
     observed = probe(
         "forward", call=call, dim=DIM, x=x, w=seeded_randn(DIM, 1), b=torch.scalar_tensor(0.3)
     )
@@ -112,7 +106,7 @@ def test_forward_shape(probe):
 def test_sigmoid_is_stable(probe):
     """sigmoid(z) is elementwise and gives no NaN for large |z|."""
     z = torch.tensor([[-1e4, -100.0, -5.0, -0.5, 0.0, 0.5, 5.0, 100.0, 1e4]])
-    call = "LR.sigmoid(z) with z from -1e4 to 1e4"
+    call = say("call_sigmoid")
     observed = probe("sigmoid", call=call, dim=DIM, z=z)
     output = expect_finite(observed["output"], call, say("sigmoid_nan_hint"))
     expect_close(output, torch.sigmoid(z), call, atol=1e-6, rtol=1e-5)
@@ -123,15 +117,14 @@ def test_forward_with_bias(probe):
     """forward(x) returns sigmoid(w.T @ x + b), bias included."""
     x, _ = _data()
     w, b = seeded_randn(DIM, 1), torch.scalar_tensor(0.7)
-    call = f"LR({DIM}).forward(x) with b = 0.7"
+    call = say("call_forward_bias", dim=DIM, b=0.7)
     observed = probe("forward", call=call, dim=DIM, x=x, w=w, b=b)
     expected = torch.sigmoid(w.T @ x + b)
-    hint = _hint_for(
+    hint = known_mistake(
         observed["output"],
-        expected,
         {
-            "missing_b_hint": torch.sigmoid(w.T @ x),
-            "forward_shape_hint": torch.sigmoid(x.T @ w + b),
+            say("missing_b_hint"): torch.sigmoid(w.T @ x),
+            say("forward_shape_hint"): torch.sigmoid(x.T @ w + b),
         },
     )
     expect_close(observed["output"], expected, call, hint=hint)
@@ -142,7 +135,7 @@ def test_optimize_is_one_gradient_step(probe):
     """optimize() does exactly w -= lr * dw and b -= lr * db."""
     w, b = seeded_randn(DIM, 1), torch.scalar_tensor(0.2)
     dw, db, lr = seeded_randn(DIM, 1), torch.scalar_tensor(-0.4), 0.1
-    call = f"LR({DIM}, lr=0.1).optimize()"
+    call = say("call_optimize", dim=DIM, lr=lr)
     observed = probe("optimize", call=call, dim=DIM, w=w, b=b, dw=dw, db=db, lr=lr)
     for name, start, grad in (("w", w, dw), ("b", b, db)):
         info = observed[name]
@@ -152,60 +145,60 @@ def test_optimize_is_one_gradient_step(probe):
                     "missing_attribute",
                     dim=DIM,
                     name=name,
-                    kind=info["kind"],
+                    kind=kind_name(info["kind"]),
                     expected=fmt_shape(tuple(start.shape)),
                 )
             )
         expected = start - lr * grad
-        hint = _hint_for(
+        hint = known_mistake(
             info["value"],
-            expected,
-            {"optimize_ascent_hint": start + lr * grad, "optimize_lr_hint": start - grad},
+            {say("optimize_ascent_hint"): start + lr * grad, say("optimize_lr_hint"): start - grad},
         )
-        expect_close(info["value"], expected, f"{name} after {call}", hint=hint)
+        expect_close(info["value"], expected, say("after_call", name=name, call=call), hint=hint)
 
 
-def _bce_gradients(x, y, w, b):
-    """dL/dw and dL/db of the mean binary cross-entropy, by torch autograd, in the judge."""
-    w = w.clone().double().requires_grad_()
-    b = b.clone().double().requires_grad_()
-    yhat = torch.sigmoid(w.T @ x.double() + b)
-    torch.nn.functional.binary_cross_entropy(yhat, y.double()).backward()
-    return w.grad.float(), b.grad.float(), yhat.detach().float()
+def _mean_bce(w, b, x, y):
+    """The loss whose gradients backward computes by hand: mean binary cross-entropy."""
+    return torch.nn.functional.binary_cross_entropy(torch.sigmoid(w.T @ x + b), y)
 
 
 def _observe_gradients(probe):
     x, y = _data()
     w, b = seeded_randn(DIM, 1), torch.scalar_tensor(-0.3)
-    dw, db, yhat = _bce_gradients(x, y, w, b)
-    call = f"LR({DIM}).backward(x, yhat, y) with m = {M}"
+    yhat = torch.sigmoid(w.T @ x + b)
+    expected = autograd_gradients(_mean_bce, wrt={"w": w, "b": b}, given={"x": x, "y": y})
+    call = say("call_backward", dim=DIM, m=M)
     observed = probe("backward", call=call, dim=DIM, x=x, yhat=yhat, y=y, w=w, b=b)
-    return observed["grads"], dw, db, call
+    return observed["grads"], expected, call
+
+
+def _gradient_mistakes(expected: torch.Tensor) -> dict[str, torch.Tensor]:
+    return {say("sum_not_mean_hint"): expected * M, say("sign_hint"): -expected}
 
 
 @check(points=1.5, category="gradients")
 def test_dw_matches_autograd(probe):
     """backward sets grads['dw'] to the gradient of the mean BCE with respect to w."""
-    grads, dw, _, call = _observe_gradients(probe)
+    grads, expected, call = _observe_gradients(probe)
     actual = _expect_grad(grads, "dw", call, (DIM, 1))
-    hint = _hint_for(actual, dw, {"sum_not_mean_hint": dw * M, "sign_hint": -dw})
-    expect_close(actual, dw, f"grads['dw'] after {call}", hint=hint, atol=1e-5, rtol=1e-4)
+    where = say("grad_after", key="dw", call=call)
+    expect_gradient(actual, expected["w"], where, mistakes=_gradient_mistakes(expected["w"]))
 
 
 @check(points=1, category="gradients")
 def test_db_matches_autograd(probe):
     """backward sets grads['db'] to the gradient of the mean BCE with respect to b (0-dim)."""
-    grads, _, db, call = _observe_gradients(probe)
+    grads, expected, call = _observe_gradients(probe)
     actual = _expect_grad(grads, "db", call, ())
-    hint = _hint_for(actual, db, {"sum_not_mean_hint": db * M, "sign_hint": -db})
-    expect_close(actual, db, f"grads['db'] after {call}", hint=hint, atol=1e-5, rtol=1e-4)
+    where = say("grad_after", key="db", call=call)
+    expect_gradient(actual, expected["b"], where, mistakes=_gradient_mistakes(expected["b"]))
 
 
 @check(points=1, category="api")
 def test_no_autograd(probe):
     """No autograd: w and b do not require grad, and an iteration runs with autograd off."""
     x, y = _data()
-    call = f"LR({DIM}): forward, backward, optimize"
+    call = say("call_iteration", dim=DIM)
     observed = probe("one_iteration_without_autograd", call=call, dim=DIM, x=x, y=y)
     for name in ("w", "b"):
         if observed["requires_grad"][f"init_{name}"]:
@@ -223,41 +216,91 @@ def test_no_autograd(probe):
         )
 
 
-@check(points=1.5, category="convergence")
-def test_training_converges(probe):
-    """Gradient descent on linearly separable data reaches at least 95% accuracy."""
-    dim, m, iterations, every, limit = 2, 200, 300, 50, 0.95
-    x = seeded_randn(dim, m)
-    direction = torch.tensor([[1.5], [-1.0]])
-    y = ((direction.T @ x + 0.2) > 0).float()
-    call = f"training LR({dim}, lr=0.5) for {iterations} steps"
-    observed = probe(
-        "fit", call=call, dim=dim, x=x, y=y, lr=0.5, iterations=iterations, every=every
-    )
-    losses, accuracy = [], 0.0
-    for snapshot in observed["snapshots"]:
-        w, b = snapshot["w"].get("value"), snapshot["b"].get("value")
-        if w is None or b is None or tuple(w.shape) != (dim, 1) or b.numel() != 1:
+TRAINING_MISTAKES = {
+    "ascent": "converge_help",
+    "no_bias": "missing_b_hint",
+    "sum": "sum_not_mean_hint",
+    "no_lr": "optimize_lr_hint",
+}
+
+
+def _replay(x, y, lr: float, iterations: int, mistake: str = ""):
+    """Gradient descent from LR's zero start, in the judge: the lecture's, or with `mistake`."""
+    x, y = x.double(), y.double()
+    dim, m = x.shape
+    w, b = torch.zeros(dim, 1, dtype=torch.float64), torch.zeros((), dtype=torch.float64)
+    for _ in range(iterations):
+        dz = torch.sigmoid(w.T @ x + (0.0 if mistake == "no_bias" else b)) - y
+        dw, db = x @ dz.T / m, dz.sum() / m
+        scale = {"ascent": -lr, "sum": lr * m, "no_lr": 1.0}.get(mistake, lr)
+        w, b = w - scale * dw, b - scale * db
+    return w, b
+
+
+def _training_mistake(x, y, lr: float, iterations: int, w, b) -> str:
+    """The hint of the known mistake whose training run ends where the student's did."""
+    for mistake, key in TRAINING_MISTAKES.items():
+        expected_w, expected_b = _replay(x, y, lr, iterations, mistake)
+        if torch.allclose(w.double(), expected_w, rtol=1e-3, atol=1e-4) and torch.allclose(
+            b.double().reshape(()), expected_b, rtol=1e-3, atol=1e-4
+        ):
+            return say(key)
+    return say("converge_general_help")
+
+
+def _trained(snapshot: dict, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """w and b from one training snapshot: w of shape (dim, 1) and a one-element b."""
+    for name, expected in (("w", (dim, 1)), ("b", ())):
+        info = snapshot[name]
+        if "value" not in info:
             raise Failure(
                 say(
                     "missing_attribute",
                     dim=dim,
-                    name="w",
-                    kind="malformed",
-                    expected=fmt_shape((dim, 1)),
+                    name=name,
+                    kind=kind_name(info["kind"]),
+                    expected=fmt_shape(expected),
                 )
             )
-        yhat = torch.sigmoid(w.detach().float().T @ x + b.detach().float().reshape(()))
+        wrong = tuple(info["shape"]) != expected if name == "w" else info["value"].numel() != 1
+        if wrong:
+            raise Failure(
+                say(
+                    "trained_shape",
+                    dim=dim,
+                    name=name,
+                    actual=fmt_shape(info["shape"]),
+                    expected=fmt_shape(expected),
+                ),
+                say("trained_shape_help"),
+            )
+    w, b = snapshot["w"]["value"], snapshot["b"]["value"]
+    return w.detach().float(), b.detach().float().reshape(())
+
+
+@check(points=1.5, category="convergence")
+def test_training_converges(probe):
+    """Gradient descent on linearly separable data reaches at least 95% accuracy."""
+    dim, m, iterations, every, limit, lr = 2, 200, 300, 50, 0.95, 0.5
+    x = seeded_randn(dim, m)
+    direction = torch.tensor([[1.5], [-1.0]])
+    y = ((direction.T @ x + 0.2) > 0).float()
+    call = say("call_fit", dim=dim, lr=lr, iterations=iterations)
+    observed = probe("fit", call=call, dim=dim, x=x, y=y, lr=lr, iterations=iterations, every=every)
+    losses, accuracy = [], 0.0
+    for snapshot in observed["snapshots"]:
+        w, b = _trained(snapshot, dim)
+        yhat = torch.sigmoid(w.T @ x + b)
         losses.append(
             float(torch.nn.functional.binary_cross_entropy(yhat.clamp(1e-7, 1 - 1e-7), y))
         )
         accuracy = float(((yhat >= 0.5).float() == y).float().mean())
-    if not losses[-1] < losses[0]:
-        raise Failure(
-            say("loss_not_falling", first=losses[0], last=losses[-1]), say("converge_help")
-        )
-    if not accuracy >= limit:
-        raise Failure(
-            say("not_converged", iterations=iterations, accuracy=accuracy, limit=limit),
-            say("converge_help"),
-        )
+    try:
+        expect_converges(losses, call)
+        if not accuracy >= limit:
+            raise Failure(
+                say("not_converged", iterations=iterations, accuracy=accuracy, limit=limit)
+            )
+    except Failure as failure:
+        failure.help = failure.help or _training_mistake(x, y, lr, iterations, w, b)
+        raise

@@ -1,6 +1,7 @@
 """db keeps its dimensions and has shape (1, 1) instead of being a 0-dim tensor.
 
-catches: shapes
+catches: gradients
+hint: db must be a 0-dim tensor
 """
 
 import torch

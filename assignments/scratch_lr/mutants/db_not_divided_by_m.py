@@ -1,6 +1,7 @@
 """db is the sum of (yhat - y) without the division by m.
 
 catches: gradients
+hint: divide by m
 """
 
 import torch

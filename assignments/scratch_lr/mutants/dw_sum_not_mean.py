@@ -1,6 +1,7 @@
 """dw sums over the samples instead of averaging: the 1/m is missing.
 
 catches: gradients
+hint: divide by m
 """
 
 import torch

@@ -1,6 +1,7 @@
 """forward computes sigmoid(w.T @ x) and forgets + b, as in the lecture's snippet.
 
-catches: values
+catches: values, convergence
+hint: add `+ self.b`
 """
 
 import torch

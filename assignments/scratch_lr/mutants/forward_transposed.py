@@ -1,6 +1,7 @@
 """forward computes x.T @ w and returns shape (m, 1) instead of (1, m).
 
-catches: shapes
+catches: shapes, values, convergence
+hint: not `x.T @ w`
 """
 
 import torch

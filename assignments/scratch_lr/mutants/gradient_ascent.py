@@ -1,6 +1,7 @@
 """optimize adds the gradient (w + lr * dw) instead of subtracting it.
 
 catches: values, convergence
+hint: gradient ascent
 """
 
 import torch

@@ -1,6 +1,7 @@
 """backward uses (y - yhat) instead of (yhat - y), so both gradients have the wrong sign.
 
 catches: gradients, convergence
+hint: opposite sign
 """
 
 import torch

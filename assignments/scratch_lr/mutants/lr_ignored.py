@@ -1,6 +1,7 @@
 """optimize forgets the learning rate and subtracts the raw gradients.
 
 catches: values
+hint: ignores the learning rate
 """
 
 import torch

@@ -1,7 +1,7 @@
 """sigmoid is written as exp(z) / (1 + exp(z)), which gives inf / inf = NaN for large z.
 
 catches: values
-hint: nan
+hint: exp(z) overflows
 """
 
 import torch

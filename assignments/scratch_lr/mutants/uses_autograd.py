@@ -1,7 +1,7 @@
 """w and b require grad, and backward gets dw and db from loss.backward() instead of the formulas.
 
 catches: api
-hint: autograd
+hint: No autograd in this exercise
 """
 
 import torch

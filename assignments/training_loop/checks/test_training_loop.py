@@ -76,9 +76,14 @@ def _same_losses(actual: list[Any], expected: list[float]) -> bool:
 
 
 def _diagnose_calls(calls: list[str]) -> str:
+    """A hint from the first epoch's calls, for the mistakes a call log alone reveals."""
     epoch = calls[: len(STEPS)]
     if "step" in epoch and "backward" in epoch and epoch.index("step") < epoch.index("backward"):
         return say("hint_step_first")
+    if {"zero_grad", "backward", "step"} <= set(epoch) and epoch.index("backward") < epoch.index(
+        "zero_grad"
+    ) < epoch.index("step"):
+        return say("hint_zero_grad_late")
     if "zero_grad" not in calls:
         return say("hint_no_zero_grad")
     if calls.count("step") == 2 * calls.count("backward") > 0:
@@ -102,7 +107,7 @@ def _diagnose(observed, state, inputs, labels, criterion, optimizer, epochs) -> 
 def _first_difference(actual: list[Any], expected: list[float]) -> str:
     for epoch, (a, e) in enumerate(zip(actual, expected, strict=False), start=1):
         if a is None or abs(a - e) > 1e-5 + 1e-4 * abs(e):
-            return f"First difference at epoch {epoch}: got {a}, expected {e:.6g}."
+            return say("first_difference", epoch=epoch, actual=a, expected=e)
     return ""
 
 
@@ -168,8 +173,12 @@ def _expect_canonical(probe, optimizer: dict[str, Any], epochs: int = 6) -> None
         )
     if not _same_state(observed["final_state"], expected_state):
         details = ", ".join(
-            f"{k}: got {observed['final_state'][k].flatten()[:3].tolist()}, "
-            f"expected {v.flatten()[:3].tolist()}"
+            say(
+                "state_difference",
+                name=k,
+                actual=observed["final_state"][k].flatten()[:3].tolist(),
+                expected=v.flatten()[:3].tolist(),
+            )
             for k, v in expected_state.items()
         )
         raise Failure(
@@ -231,6 +240,9 @@ def test_call_order(probe):
     if not calls:
         raise Failure(say("no_calls", call=call), say("call_order_help"))
     expected = list(STEPS) * epochs
+    help = _diagnose_calls(calls) or say("call_order_help")
+    if len(calls) % len(STEPS) == 0 and calls == list(STEPS) * (len(calls) // len(STEPS)):
+        help = say("wrong_length_help")
     if calls != expected:
         for epoch in range(max(len(calls), len(expected)) // len(STEPS) + 1):
             got = calls[epoch * 5 : (epoch + 1) * 5]
@@ -243,7 +255,7 @@ def test_call_order(probe):
                         actual=", ".join(got),
                         expected=", ".join(want),
                     ),
-                    say("call_order_help"),
+                    help,
                 )
 
 
@@ -268,15 +280,7 @@ def test_regression_with_mse_converges(probe):
     loss = float(torch.nn.functional.mse_loss(inputs @ state["weight"].T + state["bias"], labels))
     if not loss < limit:
         raise Failure(
-            say(
-                "not_converged",
-                task=call,
-                epochs=epochs,
-                metric="MSE",
-                value=loss,
-                relation="below",
-                limit=limit,
-            ),
+            say("not_converged_mse", task=call, epochs=epochs, value=loss, limit=limit),
             _diagnose_calls(observed["calls"]) or say("loop_help"),
         )
 
@@ -288,7 +292,7 @@ def test_classification_with_cross_entropy_converges(probe):
     inputs, labels = _classification_data()
     optimizer = {"name": "Adam", "lr": 0.1}
     call = _call(optimizer, "CrossEntropyLoss", epochs)
-    with hints({"log_softmax": say("not_converged_help"), "Long": say("not_converged_help")}):
+    with hints({"log_softmax": say("criterion_order_help"), "Long": say("criterion_order_help")}):
         observed = probe(
             "train",
             call=call,
@@ -304,14 +308,6 @@ def test_classification_with_cross_entropy_converges(probe):
     accuracy = float((logits.argmax(dim=1) == labels).float().mean())
     if not accuracy >= limit:
         raise Failure(
-            say(
-                "not_converged",
-                task=call,
-                epochs=epochs,
-                metric="accuracy",
-                value=accuracy,
-                relation="at least",
-                limit=limit,
-            ),
-            _diagnose_calls(observed["calls"]) or say("not_converged_help"),
+            say("not_converged_accuracy", task=call, epochs=epochs, value=accuracy, limit=limit),
+            _diagnose_calls(observed["calls"]) or say("loop_help"),
         )

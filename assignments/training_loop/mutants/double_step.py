@@ -1,6 +1,7 @@
 """optimizer.step() is called twice per epoch.
 
 catches: values
+hint: steps twice per epoch
 """
 
 

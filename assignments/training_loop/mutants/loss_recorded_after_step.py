@@ -1,6 +1,7 @@
 """The recorded loss is recomputed after optimizer.step(), so it is the next epoch's loss.
 
 catches: values
+hint: Record the loss computed in this epoch's forward pass
 """
 
 

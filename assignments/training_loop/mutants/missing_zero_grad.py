@@ -1,6 +1,6 @@
 """optimizer.zero_grad() is never called, so gradients accumulate from epoch to epoch.
 
-catches: values
+catches: values, convergence
 hint: gradients accumulate
 """
 

@@ -1,6 +1,7 @@
 """The loop runs range(epochs - 1), one epoch too few.
 
-catches: values
+catches: api, values
+hint: for epoch in range(epochs)
 """
 
 

@@ -1,7 +1,7 @@
 """The loss tensors are appended to the list instead of Python floats.
 
 catches: api
-hint: float
+hint: loss.item()
 """
 
 

@@ -1,6 +1,7 @@
 """optimizer.step() is called before loss.backward(), so every step runs without gradients.
 
 catches: values, convergence
+hint: must come after `loss.backward()`
 """
 
 

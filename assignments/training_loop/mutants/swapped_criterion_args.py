@@ -1,6 +1,7 @@
 """The criterion is called as criterion(labels, outputs), target first.
 
 catches: convergence
+hint: criterion(outputs, labels)
 """
 
 

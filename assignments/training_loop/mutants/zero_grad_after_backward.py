@@ -1,6 +1,7 @@
 """optimizer.zero_grad() is called between backward and step, so step sees no gradients.
 
 catches: values, convergence
+hint: `zero_grad()` runs between `backward()` and `step()`
 """
 
 

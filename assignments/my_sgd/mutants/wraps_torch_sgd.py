@@ -1,0 +1,18 @@
+"""MySGD delegates to torch.optim.SGD instead of updating the parameters itself.
+
+catches: api
+hint: torch.optim.SGD
+"""
+
+import torch
+
+
+class MySGD:
+    def __init__(self, params, lr, momentum=0.0):
+        self.inner = torch.optim.SGD(params, lr=lr, momentum=momentum)
+
+    def zero_grad(self):
+        self.inner.zero_grad()
+
+    def step(self):
+        self.inner.step()

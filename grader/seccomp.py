@@ -1,0 +1,143 @@
+"""A small seccomp filter for probe children: no network sockets, no signals to the grader.
+
+The filter is a classic BPF program, written out by hand here so the grader needs no
+libseccomp. It denies (with an errno, so Python raises a clean `OSError`):
+
+- `socket()` for every address family but AF_UNIX, and io_uring (which can open sockets too);
+- `ptrace`, `process_vm_readv/writev`, `bpf`, `perf_event_open`, `userfaultfd`, `unshare`,
+  `setns`, every call that mounts or unmounts, and the keyring calls, none of which an
+  exercise needs (inside a user namespace a child would otherwise be allowed to unmount the
+  sandbox's own /proc);
+- `kill`, `tkill`, `tgkill`, `rt_(tg)sigqueueinfo` and `pidfd_open` aimed at a protected pid
+  (the zygote and everything above it), at a process group, or at every process (`-1`).
+
+Everything else is allowed. Only x86_64 and aarch64 are wired up; other machines report the
+layer as off.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from grader import linux
+
+_PR_SET_SECCOMP = 22
+_SECCOMP_MODE_FILTER = 2
+
+_LD_W_ABS = 0x20
+_JEQ_K = 0x15
+_JGE_K = 0x35
+_RET_K = 0x06
+
+RET_ALLOW = 0x7FFF0000
+_RET_ERRNO = 0x00050000
+_X32_SYSCALL_BIT = 0x40000000
+
+_OFFSET_NR = 0
+_OFFSET_ARCH = 4
+_OFFSET_ARG0_LOW = 16
+
+AF_UNIX = 1
+# open_tree, move_mount, fsopen, fsconfig, fsmount, fspick, mount_setattr: the same numbers on
+# every architecture.
+NEW_MOUNT_API = (428, 429, 430, 431, 432, 433, 442)
+
+
+@dataclass(frozen=True)
+class _Arch:
+    audit: int
+    socket: int
+    io_uring_setup: int
+    denied: tuple[int, ...]
+    signalling: tuple[int, ...]
+
+
+ARCHES = {
+    "x86_64": _Arch(
+        audit=0xC000003E,
+        socket=41,
+        io_uring_setup=425,
+        # ptrace, process_vm_readv/writev, bpf, perf_event_open, userfaultfd, unshare, setns,
+        # mount, umount2, pivot_root, add_key, request_key, keyctl
+        denied=(101, 310, 311, 321, 298, 323, 272, 308, 165, 166, 155, 248, 249, 250),
+        # kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo, pidfd_open
+        signalling=(62, 200, 234, 129, 297, 434),
+    ),
+    "aarch64": _Arch(
+        audit=0xC00000B7,
+        socket=198,
+        io_uring_setup=425,
+        denied=(117, 270, 271, 280, 241, 282, 97, 268, 40, 39, 41, 217, 218, 219),
+        signalling=(129, 130, 131, 138, 240, 434),
+    ),
+}
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [
+        ("code", ctypes.c_uint16),
+        ("jt", ctypes.c_uint8),
+        ("jf", ctypes.c_uint8),
+        ("k", ctypes.c_uint32),
+    ]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def supported() -> bool:
+    return linux.machine() in ARCHES
+
+
+def _deny(number: int) -> int:
+    return _RET_ERRNO | number
+
+
+def program(protected: Iterable[int]) -> list[tuple[int, int, int, int]]:
+    """The filter as (code, jt, jf, k) instructions; `protected` are pids nobody may signal."""
+    arch = ARCHES[linux.machine()]
+    shielded = sorted({p & 0xFFFFFFFF for p in protected if p > 0})
+    code: list[tuple[int, int, int, int]] = [
+        (_LD_W_ABS, 0, 0, _OFFSET_ARCH),
+        (_JEQ_K, 1, 0, arch.audit),
+        (_RET_K, 0, 0, _deny(errno.EPERM)),
+        (_LD_W_ABS, 0, 0, _OFFSET_NR),
+        (_JGE_K, 0, 1, _X32_SYSCALL_BIT),
+        (_RET_K, 0, 0, _deny(errno.EPERM)),
+    ]
+    for number in (*arch.denied, *NEW_MOUNT_API, arch.io_uring_setup):
+        code += [(_JEQ_K, 0, 1, number), (_RET_K, 0, 0, _deny(errno.EPERM))]
+    # socket(): allow AF_UNIX only.
+    code += [
+        (_JEQ_K, 0, 4, arch.socket),
+        (_LD_W_ABS, 0, 0, _OFFSET_ARG0_LOW),
+        (_JEQ_K, 0, 1, AF_UNIX),
+        (_RET_K, 0, 0, RET_ALLOW),
+        (_RET_K, 0, 0, _deny(errno.EACCES)),
+    ]
+    # Signals: the first argument must be 0 or a positive pid that is not protected.
+    checks = [(_JGE_K, len(shielded) + 1, 0, 0x80000000)]
+    for index, pid in enumerate(shielded):
+        checks.append((_JEQ_K, len(shielded) - index, 0, pid))
+    checks += [(_RET_K, 0, 0, RET_ALLOW), (_RET_K, 0, 0, _deny(errno.EPERM))]
+    load_arg = [(_LD_W_ABS, 0, 0, _OFFSET_ARG0_LOW)]
+    dispatch = []
+    for position, number in enumerate(arch.signalling):
+        remaining = len(arch.signalling) - position - 1
+        dispatch.append((_JEQ_K, remaining, 0, number))
+    code += [*dispatch[:-1], (_JEQ_K, 0, len(load_arg) + len(checks), arch.signalling[-1])]
+    code += load_arg + checks
+    code.append((_RET_K, 0, 0, RET_ALLOW))
+    return code
+
+
+def install(protected: Iterable[int]) -> None:
+    """Install the filter on this thread's process (needs no_new_privs unless root)."""
+    instructions = program(protected)
+    array = (_SockFilter * len(instructions))(*[_SockFilter(*i) for i in instructions])
+    fprog = _SockFprog(len(instructions), array)
+    linux.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.addressof(fprog))

@@ -1,0 +1,3 @@
+"""Hostile: a package that shadows the grader."""
+
+print("INJECTED grader/__init__.py")

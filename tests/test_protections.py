@@ -1,0 +1,174 @@
+"""Protection layers: detected at run time, reported with a reason when off, and usable
+without root (the path GitHub-hosted runners take)."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+
+import pytest
+import torch
+
+from grader import linux, protections, seccomp, spec
+from grader.sandbox import Sandbox
+from grader.staging import stage
+from tests.conftest import REFERENCE, SUBMISSIONS
+
+STATUS = re.compile(r"^(on|off \(.+\))$")
+
+
+def test_every_layer_is_reported_on_or_with_the_reason_it_is_off():
+    active = protections.active()
+    assert set(active) == {*protections.ALWAYS_ON, *protections.LAYERS}
+    for layer, status in active.items():
+        assert STATUS.match(status), f"{layer}: {status!r}"
+    assert all(active[layer] == "on" for layer in protections.ALWAYS_ON)
+
+
+def test_a_layer_switched_off_says_so(monkeypatch):
+    monkeypatch.setenv(protections.OFF_VARIABLE, "landlock, seccomp")
+    status = protections.plan().status
+    reason = f"off (disabled by {protections.OFF_VARIABLE})"
+    assert status["landlock"] == status["seccomp"] == reason
+    for layer in ("landlock_network", "landlock_signals"):
+        assert status[layer].startswith("off ("), status[layer]
+    monkeypatch.setenv(protections.OFF_VARIABLE, "all")
+    assert set(protections.plan().status.values()) == {reason}
+
+
+def test_layers_depend_on_what_they_need():
+    status = protections.plan().status
+    if status["process_limit"] == "on":
+        assert status["privilege_drop"] == "on"
+    if status["scratch_quota"] == "on":
+        assert status["pid_namespace"] == "on"
+    if status["landlock_signals"] == "on":
+        assert status["landlock"] == "on"
+
+
+def test_the_unprivileged_path_grades_and_still_hides_the_grader(tmp_path):
+    """Plan as a non-root user would (user namespace, no privilege drop) and run one probe of
+    a hostile submission through a real sandbox."""
+    plan = protections.plan(unprivileged=True)
+    assert plan.status["privilege_drop"] == "off (not running as root)"
+    if plan.on("pid_namespace"):
+        assert plan.user_namespace
+    staged = stage(SUBMISSIONS / "hostile_tamper", tmp_path / "submission")
+    training_loop = spec.select(["training_loop"])
+    sandbox = Sandbox(training_loop, staged.folder, plan=plan)
+    try:
+        outcome = sandbox.call(
+            "training_loop",
+            "train",
+            {
+                "state": {"weight": torch.ones(1, 2), "bias": torch.zeros(1)},
+                "inputs": torch.ones(4, 2),
+                "labels": torch.zeros(4, 1),
+                "criterion": "MSELoss",
+                "optimizer": {"name": "SGD", "lr": 0.1},
+                "epochs": 2,
+            },
+            seed=0,
+            timeout=10,
+        )
+    finally:
+        sandbox.close()
+    assert outcome.status == "ok", outcome.detail
+    assert outcome.value["ok"] is True, outcome.value
+    assert len(outcome.value["value"]["values"]) == 2
+    assert "STEAL grader __file__:" in outcome.output
+    if plan.on("landlock"):
+        assert "STEAL grader __file__: PermissionError" in outcome.output
+        assert "STEAL hidden checks: PermissionError" in outcome.output
+
+
+def _in_child(body) -> list[str]:
+    """Run `body()` in a forked child and return the lines it reports."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            os.close(read_fd)
+            os.write(write_fd, "\n".join(body()).encode())
+        except BaseException:
+            code = 70
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as handle:
+        text = handle.read().decode()
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    return text.splitlines()
+
+
+@pytest.mark.skipif(not seccomp.supported(), reason="no seccomp filter for this machine")
+def test_the_seccomp_filter_denies_exactly_what_it_should():
+    def body():
+        parent = os.getppid()
+        linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
+        seccomp.install([parent])
+        attempts = {
+            "tcp socket": lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM).close(),
+            "udp6 socket": lambda: socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).close(),
+            "unix socket": lambda: socket.socketpair()[0].close(),
+            "signal the parent": lambda: os.kill(parent, 0),
+            "signal every process": lambda: os.kill(-1, 0),
+            "signal a process group": lambda: os.kill(-parent, 0),
+            "signal itself": lambda: os.kill(os.getpid(), 0),
+            "unmount": lambda: linux.umount("/nonexistent-torchgrade-mountpoint"),
+        }
+        for name, attempt in attempts.items():
+            try:
+                attempt()
+                yield f"{name}: allowed"
+            except OSError as exc:
+                yield f"{name}: {type(exc).__name__}"
+
+    assert _in_child(body) == [
+        "tcp socket: PermissionError",
+        "udp6 socket: PermissionError",
+        "unix socket: allowed",
+        "signal the parent: PermissionError",
+        "signal every process: PermissionError",
+        "signal a process group: PermissionError",
+        "signal itself: allowed",
+        "unmount: PermissionError",
+    ]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the privilege drop needs root")
+def test_the_privilege_drop_path_runs_student_code_as_nobody(tmp_path):
+    """Force the privilege drop on (this machine's Python may be unreadable to nobody, which
+    only matters for modules not loaded yet) and check what the student code runs as."""
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    source = (REFERENCE / "my_linear.py").read_text()
+    probe_lines = (
+        "import os, resource\n"
+        "print('UID', os.getuid(), os.geteuid())\n"
+        "print('NPROC', resource.getrlimit(resource.RLIMIT_NPROC)[0])\n"
+        "print('WRITE', os.access(os.getcwd(), os.W_OK))\n"
+    )
+    (submission / "my_linear.py").write_text(probe_lines + source)
+    staged = stage(submission, tmp_path / "staged")
+    detected = protections.plan()
+    forced = protections.Plan(
+        status={**detected.status, "privilege_drop": "on", "process_limit": "on"},
+        landlock_abi=detected.landlock_abi,
+    )
+    sandbox = Sandbox(spec.select(["my_linear"]), staged.folder, plan=forced)
+    try:
+        outcome = sandbox.call(
+            "my_linear", "construct", {"in_features": 3, "out_features": 2}, seed=0, timeout=10
+        )
+    finally:
+        sandbox.close()
+    assert outcome.status == "ok", outcome.detail
+    assert outcome.value["ok"] is True, outcome.value
+    uid, _gid = protections.nobody()
+    assert f"UID {uid} {uid}" in outcome.output
+    assert f"NPROC {protections.PROCESS_LIMIT}" in outcome.output
+    assert "WRITE True" in outcome.output
