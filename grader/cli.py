@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from grader import __version__
+from grader import batch as batch_run
 from grader.atomic import write_atomic
 from grader.formats import json_report, registry, terminal
 from grader.messages import LANGUAGES
@@ -176,6 +177,77 @@ def submit(
     click.echo(f"report: {out / json_report.FILENAME}")
     for file in written:
         click.echo(f"wrote: {file}")
+
+
+@main.command(name="batch")
+@click.argument("root", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help=batch_run.HELP_JOBS)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=batch_run.DEFAULT_OUT,
+    show_default=True,
+    help=batch_run.HELP_OUT,
+)
+@assignment_option
+@timeout_option
+@seed_option
+@lang_option
+@click.option("--resume/--no-resume", default=True, show_default=True, help=batch_run.HELP_RESUME)
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(batch_run.available_formats()),
+    help=batch_run.HELP_FORMAT,
+)
+@click.option(
+    "--executor",
+    type=click.Choice(batch_run.EXECUTORS),
+    default="local",
+    show_default=True,
+    help=batch_run.HELP_EXECUTOR,
+)
+@click.option("--scheduler", metavar="ADDRESS", default=None, help=batch_run.HELP_SCHEDULER)
+def batch_command(
+    root: Path,
+    jobs: int | None,
+    out: Path,
+    assignments: tuple[str, ...],
+    timeout: float | None,
+    seed: int,
+    lang: str,
+    resume: bool,
+    formats: tuple[str, ...],
+    executor: str,
+    scheduler: str | None,
+) -> None:
+    """Grade every submission in ROOT (one folder or archive per student); write a gradebook."""
+    if scheduler and executor != "dask":
+        raise click.UsageError(batch_run.SCHEDULER_NEEDS_DASK)
+    if executor == "dask" and not batch_run.dask_available():
+        raise click.UsageError(batch_run.DASK_MISSING)
+    options = batch_run.BatchOptions(
+        root=root.resolve(),
+        out=out.resolve(),
+        jobs=jobs or os.cpu_count() or 1,
+        assignments=assignments,
+        timeout=timeout,
+        seed=seed,
+        lang=lang,
+        resume=resume,
+        formats=formats,
+        executor=executor,
+        scheduler=scheduler,
+    )
+    runner = batch_run.Batch(options, _specs(assignments), sys.stderr, sys.stderr.isatty())
+    try:
+        code = runner.run()
+    except batch_run.NoSubmissions as exc:
+        raise click.UsageError(str(exc)) from None
+    except batch_run.BatchWorkerFailed as exc:
+        raise click.ClickException(str(exc)) from None
+    sys.exit(code)
 
 
 @main.command()

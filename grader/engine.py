@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 import grader
-from grader import integrity, linux, protections, wire
+from grader import fingerprint, integrity, linux, preload, protections, wire
 from grader.judge import JudgeOptions, run_judge
 from grader.messages import say, set_language
 from grader.report import (
@@ -64,6 +64,7 @@ def environment() -> Environment:
         torch_version=torch.__version__,
         platform=platform.platform(),
         protections=protections.active(),
+        checks_hash=fingerprint.checks_hash(),
     )
 
 
@@ -273,6 +274,7 @@ def grade(
         on_update(report)
         if present:
             prepare_torch()
+            preload.warm()
             _run_judge(present, staged, options, report, on_update)
     report.recompute()
     report.complete = True

@@ -85,6 +85,9 @@ class Environment(_Model):
         default_factory=dict,
         description="Each sandbox protection and whether it was active ('on', or why it is off).",
     )
+    checks_hash: str = Field(
+        "", description="sha256 over the assignments folder (specs, probes, checks, messages)."
+    )
 
 
 class Report(_Model):

@@ -460,7 +460,9 @@ class _Zygote:
         os.close(out_w)
         os.close(result_w)
         try:
-            return self._supervise(pid, out_r, result_r, started, float(request["timeout"]))
+            outcome = self._supervise(pid, out_r, result_r, started, float(request["timeout"]))
+            outcome.output = outcome.output.replace(f"{scratch}{os.sep}", "")
+            return outcome
         finally:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)

@@ -1,0 +1,464 @@
+"""`grade batch`: grade a whole class, resumably, and write the gradebook.
+
+Every immediate subfolder of ROOT is one submission, named by its folder (the student id); an
+archive in ROOT is unpacked safely into scratch first (`archives`). Submissions are graded by
+preloaded workers (`workers`, or Dask with `dask_executor`); this process never imports torch
+or a check module. It writes each report atomically as it arrives, `report.json` last, so a
+report on disk is always whole; a rerun skips every submission whose report still matches its
+content, the grader version, the checks and the options, and rebuilds the gradebook from the
+reports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TextIO
+
+import grader
+from grader import archives, fingerprint, gradebook, protections
+from grader.atomic import write_atomic
+from grader.formats import json_report, registry
+from grader.messages import say, set_language
+from grader.progress import Progress
+from grader.report import AssignmentResult, AssignmentStatus, Environment, Report, Submission
+from grader.spec import AssignmentSpec
+from grader.workers import Job, Outcome
+
+DEFAULT_OUT = "grade-batch"
+SETTINGS_FILE = "batch.json"
+WORK_DIR = ".work"
+WORKER_LOG = "workers.log"
+GRADEBOOK_EVERY_SECONDS = 2.0
+EXECUTORS = ("local", "dask")
+
+HELP_JOBS = "Submissions graded at once (default: the number of cores)."
+HELP_OUT = "Folder for the gradebook, the summary and one folder of reports per student."
+HELP_RESUME = "Skip submissions whose report is still valid (same files, grader and checks)."
+HELP_FORMAT = "Also write this format for each student (repeatable); report.json is always written."
+HELP_EXECUTOR = "Where to grade: worker processes on this machine, or a Dask cluster."
+HELP_SCHEDULER = "Address of a Dask scheduler (with --executor dask); none starts a local cluster."
+DASK_MISSING = "--executor dask needs the optional extra: pip install 'torchgrade[dask]'"
+SCHEDULER_NEEDS_DASK = "--scheduler is only used with --executor dask"
+
+NO_SUBMISSIONS = "no submissions in {root}: expected one folder or archive per student"
+OPTIONS_CHANGED = "the grading options or checks changed since the last run in {out}; regrading all"
+IGNORED_FILE = "ignored {name}: not a folder or an archive"
+DONE_LINE = (
+    "{graded} graded, {reused} reused from an earlier run, {errors} with errors, in {seconds:.1f} s"
+)
+WRITTEN_LINE = "gradebook: {gradebook}\nsummary: {summary}"
+INTERRUPTED = (
+    "interrupted: {done} of {total} submissions have reports; rerun the same command to finish"
+)
+WORKER_FAILED = "a grading worker could not start ({detail}); see {log}"
+
+
+@dataclass
+class BatchOptions:
+    root: Path
+    out: Path
+    jobs: int
+    assignments: tuple[str, ...] = ()
+    timeout: float | None = None
+    seed: int = 0
+    lang: str = "en"
+    resume: bool = True
+    formats: tuple[str, ...] = ()
+    executor: str = "local"
+    scheduler: str | None = None
+
+
+@dataclass
+class Candidate:
+    """One submission found in ROOT, made ready to grade."""
+
+    student: str
+    source: Path
+    folder: Path | None = None
+    notes: list[str] = field(default_factory=list)
+    rejection: str = ""
+    content_hash: str = ""
+
+
+class NoSubmissions(Exception):
+    """ROOT holds nothing to grade."""
+
+
+class BatchWorkerFailed(Exception):
+    """Grading could not start at all."""
+
+
+def dask_available() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) is not None for name in ("dask", "distributed"))
+
+
+# --------------------------------------------------------------------------- formats
+
+
+def available_formats() -> tuple[str, ...]:
+    """The formats `--format` accepts: every format in the registry."""
+    return tuple(registry.NAMES)
+
+
+def write_outputs(report: Report, folder: Path, formats: tuple[str, ...]) -> None:
+    """Every requested format first, then report.json, whose presence marks the student done."""
+    others = [name for name in formats if name != "json"]
+    if others:
+        registry.write(report, folder, others)
+    write_atomic(folder / json_report.FILENAME, json_report.render(report))
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def discover(root: Path, out: Path) -> tuple[list[Path], list[Path]]:
+    """(submissions, ignored files) in ROOT; hidden entries and the output folder are skipped."""
+    found, ignored = [], []
+    out_resolved = out.resolve()
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith(".") or entry.resolve() == out_resolved:
+            continue
+        if entry.is_dir() or archives.archive_suffix(entry):
+            found.append(entry)
+        else:
+            ignored.append(entry)
+    return found, ignored
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def prepare(paths: list[Path], scratch: Path) -> list[Candidate]:
+    """Name each submission, unpack archives, and hash what will be graded."""
+    candidates: list[Candidate] = []
+    taken: set[str] = set()
+    for path in sorted(paths, key=lambda p: (not p.is_dir(), p.name)):
+        student = path.name if path.is_dir() else archives.student_id(path)
+        if student in taken:
+            student = path.name
+        taken.add(student)
+        candidate = Candidate(student=student, source=path.resolve())
+        if path.is_dir():
+            candidate.folder = path.resolve()
+        else:
+            try:
+                unpacked = archives.unpack(path, scratch / f"{len(candidates):06d}")
+            except archives.Rejected as exc:
+                candidate.rejection = str(exc)
+                candidate.content_hash = _file_hash(path)
+            else:
+                candidate.folder, candidate.notes = unpacked.folder, unpacked.notes
+        if candidate.folder is not None:
+            candidate.content_hash = fingerprint.submission_hash(candidate.folder)
+        candidates.append(candidate)
+    return candidates
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def settings(options: BatchOptions, specs: list[AssignmentSpec]) -> dict[str, Any]:
+    """What a reusable report must have been graded with."""
+    return {
+        "grader_version": grader.__version__,
+        "checks_hash": fingerprint.checks_hash(),
+        "assignments": [s.name for s in specs],
+        "timeout": options.timeout,
+        "seed": options.seed,
+        "lang": options.lang,
+    }
+
+
+def reusable(path: Path, candidate: Candidate, current: dict[str, Any]) -> Report | None:
+    """The report at `path`, if it is whole and still valid for `candidate`."""
+    try:
+        report = Report.model_validate_json(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    valid = (
+        report.complete
+        and report.submission.content_hash == candidate.content_hash
+        and report.environment.grader_version == current["grader_version"]
+        and report.environment.checks_hash == current["checks_hash"]
+        and [a.name for a in report.assignments] == current["assignments"]
+        and report.seed == current["seed"]
+        and report.lang == current["lang"]
+    )
+    return report if valid else None
+
+
+def _environment() -> Environment:
+    from importlib import metadata
+
+    try:
+        torch_version = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        torch_version = ""
+    return Environment(
+        grader_version=grader.__version__,
+        python_version=platform.python_version(),
+        torch_version=torch_version,
+        platform=platform.platform(),
+        protections=protections.active(),
+        checks_hash=fingerprint.checks_hash(),
+    )
+
+
+def stand_in_report(
+    candidate: Candidate,
+    specs: list[AssignmentSpec],
+    options: BatchOptions,
+    status: AssignmentStatus,
+    message: str,
+) -> Report:
+    """The report of a submission that could not be graded: refused, or its worker died."""
+    report = Report(
+        lang=options.lang,
+        seed=options.seed,
+        started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        submission=Submission(path=str(candidate.source), content_hash=candidate.content_hash),
+        environment=_environment(),
+        complete=status == "missing",
+    )
+    report.submission.problems = [message] if status == "missing" else []
+    for spec in specs:
+        report.assignments.append(
+            AssignmentResult(
+                name=spec.name,
+                title=spec.title,
+                file=spec.student_file,
+                status=status,
+                score=0.0,
+                max_score=spec.points,
+                message=message,
+            )
+        )
+    report.recompute()
+    return report
+
+
+def _from_outcome(
+    outcome: Outcome,
+    candidate: Candidate,
+    specs: list[AssignmentSpec],
+    options: BatchOptions,
+    current: dict[str, Any],
+) -> Report:
+    report: Report | None = None
+    detail = outcome.error
+    if outcome.report_json is not None:
+        try:
+            report = Report.model_validate_json(outcome.report_json)
+        except ValueError as exc:
+            detail = f"unreadable report ({str(exc).splitlines()[0]})"
+    if report is not None and report.environment.checks_hash != current["checks_hash"]:
+        detail, report = "the worker has different checks installed than this machine", None
+    if report is None:
+        return stand_in_report(
+            candidate, specs, options, "error", say("worker_died", detail=detail)
+        )
+    report.submission.path = str(candidate.source)
+    report.submission.problems = [*candidate.notes, *report.submission.problems]
+    return report
+
+
+# --------------------------------------------------------------------------- the run
+
+
+Executor = Callable[[list[Job], Callable[[Job, Outcome], None]], None]
+
+
+def _local_executor(options: BatchOptions, log_path: Path) -> Executor:
+    from grader.workers import LocalPool, WorkerFailed
+
+    def run(jobs: list[Job], on_result: Callable[[Job, Outcome], None]) -> None:
+        with log_path.open("wb") as log:
+            try:
+                LocalPool(options.jobs, log).run(jobs, on_result)
+            except WorkerFailed as exc:
+                raise BatchWorkerFailed(WORKER_FAILED.format(detail=exc, log=log_path)) from None
+
+    return run
+
+
+def _dask_executor(options: BatchOptions) -> Executor:
+    from grader import dask_executor
+
+    def run(jobs: list[Job], on_result: Callable[[Job, Outcome], None]) -> None:
+        dask_executor.run(jobs, on_result, options.scheduler, options.jobs)
+
+    return run
+
+
+class Batch:
+    """One `grade batch` run. `run()` returns the exit code."""
+
+    def __init__(
+        self, options: BatchOptions, specs: list[AssignmentSpec], stream: TextIO, tty: bool
+    ) -> None:
+        self.options = options
+        self.specs = specs
+        self.stream = stream
+        self.tty = tty
+        self.out = options.out
+        self.entries: dict[str, gradebook.Entry] = {}
+        self.last_gradebook = 0.0
+        self.errors = 0
+        self.current: dict[str, Any] = {}
+
+    def say(self, line: str) -> None:
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def write_gradebook(self, final: bool = False) -> None:
+        entries = list(self.entries.values())
+        write_atomic(self.out / gradebook.GRADEBOOK, gradebook.render_csv(self.specs, entries))
+        if final:
+            summary = gradebook.summary(self.specs, entries)
+            write_atomic(self.out / gradebook.SUMMARY, json.dumps(summary, indent=2) + "\n")
+        self.last_gradebook = time.monotonic()
+
+    def run(self) -> int:
+        set_language(self.options.lang)
+        started = time.monotonic()
+        self.out.mkdir(parents=True, exist_ok=True)
+        for stale in self.out.glob(".*.tmp"):
+            stale.unlink()
+        work = self.out / WORK_DIR
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+        try:
+            return self._run(work, started)
+        except KeyboardInterrupt:
+            if self.entries:
+                self.write_gradebook()
+            done = sum(e.report is not None for e in self.entries.values())
+            self.say(INTERRUPTED.format(done=done, total=len(self.entries)))
+            return 130
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _plan(self, candidates: list[Candidate]) -> list[Job]:
+        options = self.options
+        current = settings(options, self.specs)
+        settings_path = self.out / SETTINGS_FILE
+        try:
+            previous = json.loads(settings_path.read_text())
+        except (OSError, ValueError):
+            previous = None
+        resume = options.resume and previous == current
+        if options.resume and previous is not None and previous != current:
+            self.say(OPTIONS_CHANGED.format(out=self.out))
+        write_atomic(settings_path, json.dumps(current, indent=2) + "\n")
+        self.current = current
+        jobs: list[Job] = []
+        for candidate in candidates:
+            folder = self.out / candidate.student
+            entry = gradebook.Entry(candidate.student, None, f"{candidate.student}/report.json")
+            self.entries[candidate.student] = entry
+            for stale in folder.glob(".*.tmp"):
+                stale.unlink()  # left by a killed run: write_atomic's temp file, never renamed
+            existing = (
+                reusable(folder / json_report.FILENAME, candidate, current) if resume else None
+            )
+            if existing is not None:
+                entry.report = existing
+                if any(not (folder / name).exists() for name in self._format_files()):
+                    write_outputs(existing, folder, options.formats)
+            elif candidate.folder is None:
+                message = say(
+                    "archive_rejected", archive=candidate.source.name, reason=candidate.rejection
+                )
+                entry.report = stand_in_report(candidate, self.specs, options, "missing", message)
+                write_outputs(entry.report, folder, options.formats)
+            else:
+                jobs.append(
+                    Job(
+                        student=candidate.student,
+                        folder=str(candidate.folder),
+                        assignments=tuple(s.name for s in self.specs),
+                        timeout=options.timeout,
+                        seed=options.seed,
+                        lang=options.lang,
+                    )
+                )
+        return jobs
+
+    def _format_files(self) -> list[str]:
+        names = [n for n in self.options.formats if n != "json"]
+        if not names:
+            return []
+        return [o.filename for n in names for o in registry.FORMATS[n].outputs]
+
+    def _run(self, work: Path, started: float) -> int:
+        options = self.options
+        paths, ignored = discover(options.root, options.out)
+        for path in ignored:
+            self.say(IGNORED_FILE.format(name=path.name))
+        if not paths:
+            raise NoSubmissions(NO_SUBMISSIONS.format(root=options.root))
+        candidates = prepare(paths, work / "unpacked")
+        by_student = {c.student: c for c in candidates}
+        jobs = self._plan(candidates)
+        reused = len(candidates) - len(jobs)
+        progress = Progress(len(candidates), self.stream, self.tty, already_done=reused)
+
+        def on_result(job: Job, outcome: Outcome) -> None:
+            candidate = by_student[job.student]
+            report = _from_outcome(outcome, candidate, self.specs, options, self.current)
+            write_outputs(report, self.out / candidate.student, options.formats)
+            self.entries[candidate.student].report = report
+            state = gradebook.status(report)
+            self.errors += state == "error"
+            progress.advance(candidate.student, f"{report.score:g}/{report.max_score:g} {state}")
+            if time.monotonic() - self.last_gradebook > GRADEBOOK_EVERY_SECONDS:
+                self.write_gradebook()
+
+        self.write_gradebook()
+        executor = (
+            _dask_executor(options)
+            if options.executor == "dask"
+            else _local_executor(options, self.out / WORKER_LOG)
+        )
+        try:
+            if jobs:
+                executor(jobs, on_result)
+        finally:
+            progress.close()
+        self.write_gradebook(final=True)
+        self._drop_empty_log()
+        self.say(
+            DONE_LINE.format(
+                graded=len(jobs),
+                reused=reused,
+                errors=self.errors,
+                seconds=time.monotonic() - started,
+            )
+        )
+        self.say(
+            WRITTEN_LINE.format(
+                gradebook=self.out / gradebook.GRADEBOOK, summary=self.out / gradebook.SUMMARY
+            )
+        )
+        return 0
+
+    def _drop_empty_log(self) -> None:
+        log = self.out / WORKER_LOG
+        if log.exists() and log.stat().st_size == 0:
+            os.unlink(log)

@@ -1,0 +1,440 @@
+"""Preloaded grading workers: import torch once, then fork one process per submission.
+
+A worker is a fresh interpreter (`python -I -m grader.workers FD`) that warms itself once
+(`preload.warm_worker`) and then serves jobs over a Unix socket. For each job it forks a
+grading process, which runs `engine.grade` and so forks that submission's own sandbox zygote
+and judge. Nothing a submission does outlives its fork, so no state passes between students.
+
+The worker never sees a report. The client sends, with each job, the write end of a fresh
+pipe (SCM_RIGHTS); the grading process writes the report there and exits. A worker's memory,
+which every later sandbox is forked from, therefore never holds another student's results or
+any expected value: the worker imports no check module (only the judge, forked per submission,
+does).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import selectors
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any
+
+READY = "ready"
+DONE = "done"
+FRAME = struct.Struct(">Q")
+MAX_MESSAGE = 1 << 16
+MAX_REPORT_BYTES = 256 << 20
+BACKSTOP_GRACE_SECONDS = 120.0
+HUGEPAGES_MIN_JOBS = 4
+ORPHAN_SWEEPS = 5
+ORPHAN_SWEEP_SECONDS = 0.1
+NO_HUGEPAGES = "--no-hugepages"
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+class WorkerFailed(Exception):
+    """A worker died before it was ready: the installation, not a submission, is at fault."""
+
+
+def _prctl(option: int, value: int) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+
+
+def _describe_exit(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        with contextlib.suppress(ValueError):
+            return f"was killed by {signal.Signals(os.WTERMSIG(status)).name}"
+        return f"was killed by signal {os.WTERMSIG(status)}"
+    return f"exited with code {os.WEXITSTATUS(status)}"
+
+
+def reap_orphans(keep: set[int]) -> None:
+    """Kill and reap this process's children other than `keep`.
+
+    A worker that dies can leave a probe child behind (one spinning in a student's infinite
+    loop, say). With this process marked a child subreaper, such orphans are re-parented here
+    instead of to init, so the client can end them.
+    """
+    children: list[int] = []
+    with contextlib.suppress(OSError):
+        for tid in os.listdir("/proc/self/task"):
+            with contextlib.suppress(OSError), open(f"/proc/self/task/{tid}/children") as handle:
+                children.extend(int(p) for p in handle.read().split())
+    for pid in children:
+        if pid in keep:
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+
+def become_subreaper(on: bool = True) -> None:
+    _prctl(_PR_SET_CHILD_SUBREAPER, int(on))
+
+
+@dataclass(frozen=True)
+class Job:
+    """One submission to grade: where its folder is, and the grading options."""
+
+    student: str
+    folder: str
+    assignments: tuple[str, ...] = ()
+    timeout: float | None = None
+    seed: int = 0
+    lang: str = "en"
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self)).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Job:
+        raw = json.loads(data)
+        raw["assignments"] = tuple(raw["assignments"])
+        return cls(**raw)
+
+
+@dataclass
+class Outcome:
+    """The report JSON when grading finished, else why it did not."""
+
+    report_json: str | None = None
+    error: str = ""
+
+
+# --------------------------------------------------------------------------- worker side
+
+
+def _grade_child(job: Job, result_fd: int, control: socket.socket) -> None:
+    """The per-submission process. Never returns."""
+    code = 0
+    try:
+        control.close()
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        from grader import spec
+        from grader.engine import GradeOptions, grade
+
+        specs = spec.select(list(job.assignments))
+        options = GradeOptions(timeout=job.timeout, seed=job.seed, lang=job.lang)
+        report = grade(Path(job.folder), specs, options)
+        data = report.model_dump_json().encode()
+        with open(result_fd, "wb", closefd=True) as out:
+            out.write(FRAME.pack(len(data)) + data)
+    except BaseException:
+        traceback.print_exc()
+        code = 70
+    finally:
+        os._exit(code)
+
+
+def _backstop(job: Job) -> float:
+    from grader import spec
+    from grader.engine import GradeOptions, _judge_deadline
+
+    specs = spec.select(list(job.assignments))
+    return _judge_deadline(specs, GradeOptions(timeout=job.timeout)) + BACKSTOP_GRACE_SECONDS
+
+
+def _wait(pid: int, control: socket.socket, deadline: float) -> tuple[str, str]:
+    """Wait for the grading process; kill it at the deadline or when the client goes away."""
+    selector = selectors.DefaultSelector()
+    selector.register(control, selectors.EVENT_READ)
+    try:
+        while True:
+            waited, status = os.waitpid(pid, os.WNOHANG)
+            if waited:
+                if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+                    return "ok", ""
+                return "crashed", "the grading process " + _describe_exit(status)
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return "crashed", "the grading process took too long and was stopped"
+            if selector.select(0.05):
+                try:
+                    gone = control.recv(MAX_MESSAGE, socket.MSG_PEEK) == b""
+                except OSError:
+                    gone = True
+                if gone:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    return "gone", ""
+                time.sleep(0.05)
+    finally:
+        selector.close()
+
+
+def serve(control_fd: int, hugepages: bool = True) -> None:
+    """The worker's main loop: warm up, then grade each job the client sends."""
+    from grader import preload
+    from grader.sandbox import reap_descendants
+
+    control = socket.socket(fileno=control_fd)
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    preload.warm_worker(hugepages)
+    control.send(json.dumps({"op": READY, "pid": os.getpid()}).encode())
+    while True:
+        try:
+            message, fds, _flags, _addr = socket.recv_fds(control, MAX_MESSAGE, 1)
+        except OSError:
+            break
+        if not message or not fds:
+            break
+        job = Job.from_json(message)
+        result_fd = fds[0]
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        pid = os.fork()
+        if pid == 0:
+            _grade_child(job, result_fd, control)
+        os.close(result_fd)
+        status, detail = _wait(pid, control, time.monotonic() + _backstop(job))
+        reap_descendants()
+        if status == "gone":
+            break
+        control.send(json.dumps({"op": DONE, "status": status, "detail": detail}).encode())
+    reap_descendants()
+
+
+# --------------------------------------------------------------------------- client side
+
+
+def _worker_command(control_fd: int, hugepages: bool) -> list[str]:
+    flags = [] if hugepages else [NO_HUGEPAGES]
+    return [sys.executable, "-I", "-m", "grader.workers", str(control_fd), *flags]
+
+
+class WorkerProcess:
+    """The client's handle on one worker: start it, hand it jobs, collect the outcomes."""
+
+    def __init__(self, log: IO[bytes] | None = None, hugepages: bool = True) -> None:
+        """`hugepages`: worth its 0.5 s start-up cost only if the worker will grade a few."""
+        from grader.spec import ASSIGNMENTS_ENV, assignments_root
+
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.process = subprocess.Popen(
+            _worker_command(theirs.fileno(), hugepages),
+            pass_fds=(theirs.fileno(),),
+            env={**os.environ, ASSIGNMENTS_ENV: str(assignments_root())},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=log if log is not None else subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        theirs.close()
+        self.control = ours
+        self.ready = False
+        self.job: Job | None = None
+        self.result_r: int | None = None
+        self.buffer = bytearray()
+
+    @property
+    def busy(self) -> bool:
+        return self.job is not None
+
+    def submit(self, job: Job) -> None:
+        result_r, result_w = os.pipe()
+        try:
+            socket.send_fds(self.control, [job.to_json()], [result_w])
+        finally:
+            os.close(result_w)
+        os.set_blocking(result_r, False)
+        self.job, self.result_r, self.buffer = job, result_r, bytearray()
+
+    def read_result(self) -> None:
+        """Drain what the grading process has written so far (it may exceed a pipe's buffer)."""
+        if self.result_r is None:
+            return
+        with contextlib.suppress(BlockingIOError, InterruptedError):
+            while chunk := os.read(self.result_r, 1 << 20):
+                self.buffer += chunk
+                if len(self.buffer) > MAX_REPORT_BYTES + FRAME.size:
+                    break
+
+    def receive(self) -> dict[str, Any] | None:
+        """The next control message, or None when the worker has gone away."""
+        try:
+            data = self.control.recv(MAX_MESSAGE)
+        except OSError:
+            return None
+        return json.loads(data) if data else None
+
+    def finish(self, status: str, detail: str) -> tuple[Job, Outcome]:
+        """Close the current job and turn what arrived into its outcome."""
+        self.read_result()
+        job, buffer = self.job, bytes(self.buffer)
+        assert job is not None
+        self._close_result()
+        self.job = None
+        if status == "ok" and len(buffer) >= FRAME.size:
+            (size,) = FRAME.unpack(buffer[: FRAME.size])
+            if len(buffer) == FRAME.size + size:
+                return job, Outcome(report_json=buffer[FRAME.size :].decode())
+        return job, Outcome(error=detail or "the grading process ended without a report")
+
+    def _close_result(self) -> None:
+        if self.result_r is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.result_r)
+            self.result_r = None
+
+    def grade(self, job: Job, deadline: float | None = None) -> Outcome:
+        """Grade one job and wait for it (the Dask path). The worker must be idle."""
+        self.submit(job)
+        assert self.result_r is not None
+        selector = selectors.DefaultSelector()
+        selector.register(self.control, selectors.EVENT_READ, "control")
+        selector.register(self.result_r, selectors.EVENT_READ, "result")
+        try:
+            while True:
+                if deadline is not None and time.monotonic() > deadline:
+                    self.stop()
+                    return self.finish("crashed", "the worker did not answer in time")[1]
+                for key, _ in selector.select(1.0):
+                    if key.data == "result":
+                        self.read_result()
+                        continue
+                    message = self.receive()
+                    if message is None:
+                        return self.finish("crashed", self.exit_detail())[1]
+                    if message.get("op") == DONE:
+                        return self.finish(message["status"], message.get("detail", ""))[1]
+                    if message.get("op") == READY:
+                        self.ready = True
+        finally:
+            selector.close()
+
+    def exit_detail(self) -> str:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+        code = self.process.returncode
+        if code is None:
+            return "the worker stopped answering"
+        if code < 0:
+            with contextlib.suppress(ValueError):
+                return f"the worker was killed by {signal.Signals(-code).name}"
+        return f"the worker exited with code {code}"
+
+    def stop(self) -> None:
+        """Stop the worker and everything below it (its grading process dies with it)."""
+        with contextlib.suppress(OSError):
+            self.control.close()
+        with contextlib.suppress(ProcessLookupError):
+            self.process.kill()
+        with contextlib.suppress(ChildProcessError):
+            self.process.wait()
+        self._close_result()
+
+
+ResultCallback = Callable[[Job, Outcome], None]
+
+
+class LocalPool:
+    """`jobs` workers on this machine, each grading one submission at a time."""
+
+    def __init__(self, jobs: int, log: IO[bytes] | None = None) -> None:
+        self.size = max(1, jobs)
+        self.log = log
+        self.workers: list[WorkerProcess] = []
+
+    def _start(self, hugepages: bool = True) -> WorkerProcess:
+        worker = WorkerProcess(self.log, hugepages)
+        self.workers.append(worker)
+        return worker
+
+    def run(self, jobs: Iterable[Job], on_result: ResultCallback) -> None:
+        """Grade every job; call `on_result` in the client as each one finishes."""
+        queue = deque(jobs)
+        become_subreaper()
+        workers = min(self.size, len(queue))
+        for _ in range(workers):
+            self._start(hugepages=len(queue) >= HUGEPAGES_MIN_JOBS * workers)
+        selector = selectors.DefaultSelector()
+        for worker in self.workers:
+            selector.register(worker.control, selectors.EVENT_READ, ("control", worker))
+        try:
+            while queue or any(w.busy for w in self.workers):
+                for worker in self.workers:
+                    if not worker.busy and queue:
+                        worker.submit(queue.popleft())
+                        assert worker.result_r is not None
+                        selector.register(worker.result_r, selectors.EVENT_READ, ("result", worker))
+                for key, _ in selector.select(1.0):
+                    kind, worker = key.data
+                    if worker not in self.workers:
+                        continue
+                    if kind == "result":
+                        worker.read_result()
+                        continue
+                    self._on_control(worker, selector, queue, on_result)
+        finally:
+            selector.close()
+            self.close()
+            reap_orphans(keep=set())
+            become_subreaper(False)
+
+    def _on_control(
+        self,
+        worker: WorkerProcess,
+        selector: selectors.BaseSelector,
+        queue: deque[Job],
+        on_result: ResultCallback,
+    ) -> None:
+        message = worker.receive()
+        if message is not None and message.get("op") == READY:
+            worker.ready = True
+            return
+        if worker.result_r is not None:
+            selector.unregister(worker.result_r)
+        if message is not None and message.get("op") == DONE:
+            on_result(*worker.finish(message["status"], message.get("detail", "")))
+            return
+        selector.unregister(worker.control)
+        detail = worker.exit_detail()
+        self.workers.remove(worker)
+        if not worker.ready:
+            worker.stop()
+            raise WorkerFailed(detail)
+        if worker.busy:
+            on_result(*worker.finish("crashed", detail))
+        worker.stop()
+        for _ in range(ORPHAN_SWEEPS):
+            reap_orphans(keep={w.process.pid for w in self.workers})
+            time.sleep(ORPHAN_SWEEP_SECONDS)
+        if queue:
+            replacement = self._start()
+            selector.register(replacement.control, selectors.EVENT_READ, ("control", replacement))
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        self.workers.clear()
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or not argv[0].isdigit() or set(argv[1:]) - {NO_HUGEPAGES}:
+        sys.exit(
+            f"usage: python -m grader.workers CONTROL_FD [{NO_HUGEPAGES}] (grade batch runs it)"
+        )
+    serve(int(argv[0]), hugepages=NO_HUGEPAGES not in argv)
+
+
+if __name__ == "__main__":
+    main()
