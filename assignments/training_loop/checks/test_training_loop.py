@@ -144,20 +144,26 @@ def _expect_list_of_floats(observed: dict[str, Any], call: str, epochs: int) -> 
         raise Failure(say("not_floats", call=call, kind=", ".join(kinds)), say("not_floats_help"))
 
 
-def _expect_canonical(probe, optimizer: dict[str, Any], epochs: int = 6) -> None:
-    inputs, labels = _regression_data()
-    state = _initial_state(3, 1)
-    call = _call(optimizer, "MSELoss", epochs)
+def _run_train(probe, optimizer, epochs, inputs, labels, state, criterion="MSELoss"):
+    """Run the student's train() on an nn.Linear in `state`; return the observation and call."""
+    call = _call(optimizer, criterion, epochs)
     observed = probe(
         "train",
         call=call,
         state=state,
         inputs=inputs,
         labels=labels,
-        criterion="MSELoss",
+        criterion=criterion,
         optimizer=optimizer,
         epochs=epochs,
     )
+    return observed, call
+
+
+def _expect_canonical(probe, optimizer: dict[str, Any], epochs: int = 6) -> None:
+    inputs, labels = _regression_data()
+    state = _initial_state(3, 1)
+    observed, call = _run_train(probe, optimizer, epochs, inputs, labels, state)
     _expect_list(observed, call, epochs)
     expected_losses, expected_state = reference_loop(
         state, inputs, labels, "MSELoss", optimizer, epochs
@@ -192,18 +198,8 @@ def test_returns_list_of_floats(probe):
     """train returns a list with one Python float per epoch."""
     epochs = 5
     optimizer = {"name": "SGD", "lr": 0.05}
-    call = _call(optimizer, "MSELoss", epochs)
     inputs, labels = _regression_data()
-    observed = probe(
-        "train",
-        call=call,
-        state=_initial_state(3, 1),
-        inputs=inputs,
-        labels=labels,
-        criterion="MSELoss",
-        optimizer=optimizer,
-        epochs=epochs,
-    )
+    observed, call = _run_train(probe, optimizer, epochs, inputs, labels, _initial_state(3, 1))
     _expect_list_of_floats(observed, call, epochs)
 
 
@@ -224,18 +220,8 @@ def test_call_order(probe):
     """Each epoch calls zero_grad, forward, criterion, backward and step, in that order."""
     epochs = 3
     optimizer = {"name": "SGD", "lr": 0.05}
-    call = _call(optimizer, "MSELoss", epochs)
     inputs, labels = _regression_data()
-    observed = probe(
-        "train",
-        call=call,
-        state=_initial_state(3, 1),
-        inputs=inputs,
-        labels=labels,
-        criterion="MSELoss",
-        optimizer=optimizer,
-        epochs=epochs,
-    )
+    observed, call = _run_train(probe, optimizer, epochs, inputs, labels, _initial_state(3, 1))
     calls = observed["calls"]
     if not calls:
         raise Failure(say("no_calls", call=call), say("call_order_help"))
@@ -265,17 +251,7 @@ def test_regression_with_mse_converges(probe):
     epochs, limit = 150, 0.05
     inputs, labels = _regression_data(64)
     optimizer = {"name": "SGD", "lr": 0.1, "momentum": 0.5}
-    call = _call(optimizer, "MSELoss", epochs)
-    observed = probe(
-        "train",
-        call=call,
-        state=_initial_state(3, 1),
-        inputs=inputs,
-        labels=labels,
-        criterion="MSELoss",
-        optimizer=optimizer,
-        epochs=epochs,
-    )
+    observed, call = _run_train(probe, optimizer, epochs, inputs, labels, _initial_state(3, 1))
     state = observed["final_state"]
     loss = float(torch.nn.functional.mse_loss(inputs @ state["weight"].T + state["bias"], labels))
     if not loss < limit:
@@ -291,17 +267,9 @@ def test_classification_with_cross_entropy_converges(probe):
     epochs, limit = 100, 0.95
     inputs, labels = _classification_data()
     optimizer = {"name": "Adam", "lr": 0.1}
-    call = _call(optimizer, "CrossEntropyLoss", epochs)
     with hints({"log_softmax": say("criterion_order_help"), "Long": say("criterion_order_help")}):
-        observed = probe(
-            "train",
-            call=call,
-            state=_initial_state(2, 3),
-            inputs=inputs,
-            labels=labels,
-            criterion="CrossEntropyLoss",
-            optimizer=optimizer,
-            epochs=epochs,
+        observed, call = _run_train(
+            probe, optimizer, epochs, inputs, labels, _initial_state(2, 3), "CrossEntropyLoss"
         )
     state = observed["final_state"]
     logits = inputs @ state["weight"].T + state["bias"]
