@@ -7,6 +7,7 @@ CI workflow commands in a log.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from typing import IO
 
@@ -31,6 +32,8 @@ _ANSI = {
     "cyan": "36",
 }
 REASON_WIDTH = 110
+FEEDBACK_WIDTH = 92
+FEEDBACK_LINES = 6
 INDENT = " " * 13
 
 
@@ -49,15 +52,25 @@ def one_line(value: str, width: int = REASON_WIDTH) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
+def wrapped(value: str, width: int = FEEDBACK_WIDTH, most: int = FEEDBACK_LINES) -> list[str]:
+    """Feedback wrapped to the terminal rather than cut: a student needs the whole sentence."""
+    lines = textwrap.wrap(" ".join(text.inert(value).split()), width) or [""]
+    if len(lines) > most:
+        lines = [*lines[: most - 1], lines[most - 1][: width - 1] + "…"]
+    return lines
+
+
 def _check_lines(report: Report, check: CheckResult, color: bool) -> list[str]:
     symbol = _paint(SYMBOLS[check.status], COLORS[check.status], color)
     points = views.points(check.score, check.max_score).rjust(7)
     lines = [f"  {symbol} {points}  {one_line(check.name)}"]
     if check.status != "passed" and check.message:
-        lines.append(INDENT + _paint(one_line(check.message), COLORS[check.status], color))
+        for line in wrapped(check.message):
+            lines.append(INDENT + _paint(line, COLORS[check.status], color))
         if check.hint:
-            hint = f"{views.say(report, 'report_hint').lower()}: {one_line(check.hint)}"
-            lines.append(INDENT + _paint(one_line(hint), "cyan", color))
+            hint = f"{views.say(report, 'report_hint').lower()}: {check.hint}"
+            for line in wrapped(hint):
+                lines.append(INDENT + _paint(line, "cyan", color))
     return lines
 
 
