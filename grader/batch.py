@@ -75,6 +75,7 @@ class BatchOptions:
     formats: tuple[str, ...] = ()
     executor: str = "local"
     scheduler: str | None = None
+    memory_limit: int | None = None
 
 
 @dataclass
@@ -182,6 +183,7 @@ def settings(options: BatchOptions, specs: list[AssignmentSpec]) -> dict[str, An
         "timeout": options.timeout,
         "seed": options.seed,
         "lang": options.lang,
+        "memory_limit": options.memory_limit,
     }
 
 
@@ -396,6 +398,7 @@ class Batch:
                         timeout=options.timeout,
                         seed=options.seed,
                         lang=options.lang,
+                        memory_limit=options.memory_limit,
                     )
                 )
         return jobs

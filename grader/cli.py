@@ -92,6 +92,13 @@ timeout_option = click.option(
     help=HELP_TIMEOUT,
 )
 seed_option = click.option("--seed", type=int, default=0, show_default=True, help=HELP_SEED)
+memory_option = click.option(
+    "--memory-limit",
+    type=click.IntRange(min=64, max=1 << 20),
+    default=None,
+    metavar="MIB",
+    help=HELP_MEMORY,
+)
 lang_option = click.option(
     "--lang", type=click.Choice(LANGUAGES), default="en", show_default=True, help=HELP_LANG
 )
@@ -125,13 +132,7 @@ def main() -> None:
     help=HELP_FORMAT,
 )
 @click.option("--student/--instructor", "student", default=None, help=HELP_STUDENT)
-@click.option(
-    "--memory-limit",
-    type=click.IntRange(min=64, max=1 << 20),
-    default=None,
-    metavar="MIB",
-    help=HELP_MEMORY,
-)
+@memory_option
 def submit(
     path: Path,
     assignments: tuple[str, ...],
@@ -145,12 +146,9 @@ def submit(
 ) -> None:
     """Grade the submission folder PATH and write OUT/report.json (plus any --format)."""
     from grader.engine import GradeOptions, grade
-    from grader.sandbox import Limits
 
     specs = _specs(assignments)
-    options = GradeOptions(timeout=timeout, seed=seed, lang=lang)
-    if memory_limit is not None:
-        options.limits = Limits(memory_bytes=memory_limit << 20)
+    options = GradeOptions.build(timeout, seed, lang, memory_limit)
     latest: list[Report] = []
     write = _writer(out)
 
@@ -209,6 +207,7 @@ def submit(
     help=batch_run.HELP_EXECUTOR,
 )
 @click.option("--scheduler", metavar="ADDRESS", default=None, help=batch_run.HELP_SCHEDULER)
+@memory_option
 def batch_command(
     root: Path,
     jobs: int | None,
@@ -221,6 +220,7 @@ def batch_command(
     formats: tuple[str, ...],
     executor: str,
     scheduler: str | None,
+    memory_limit: int | None,
 ) -> None:
     """Grade every submission in ROOT (one folder or archive per student); write a gradebook."""
     if scheduler and executor != "dask":
@@ -239,6 +239,7 @@ def batch_command(
         formats=formats,
         executor=executor,
         scheduler=scheduler,
+        memory_limit=memory_limit,
     )
     runner = batch_run.Batch(options, _specs(assignments), sys.stderr, sys.stderr.isatty())
     try:

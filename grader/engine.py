@@ -49,6 +49,20 @@ class GradeOptions:
     lang: str = "en"
     limits: Limits = field(default_factory=Limits)
 
+    @classmethod
+    def build(
+        cls,
+        timeout: float | None = None,
+        seed: int = 0,
+        lang: str = "en",
+        memory_limit_mib: int | None = None,
+    ) -> GradeOptions:
+        """Options from plain values, as the CLI flags and batch jobs carry them."""
+        options = cls(timeout=timeout, seed=seed, lang=lang)
+        if memory_limit_mib is not None:
+            options.limits = Limits(memory_bytes=memory_limit_mib << 20)
+        return options
+
 
 def prepare_torch() -> None:
     """One thread, before any fork: forked children must not inherit an OpenMP pool."""

@@ -98,6 +98,7 @@ class Job:
     timeout: float | None = None
     seed: int = 0
     lang: str = "en"
+    memory_limit: int | None = None
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self)).encode()
@@ -130,7 +131,7 @@ def _grade_child(job: Job, result_fd: int, control: socket.socket) -> None:
         from grader.engine import GradeOptions, grade
 
         specs = spec.select(list(job.assignments))
-        options = GradeOptions(timeout=job.timeout, seed=job.seed, lang=job.lang)
+        options = GradeOptions.build(job.timeout, job.seed, job.lang, job.memory_limit)
         report = grade(Path(job.folder), specs, options)
         data = report.model_dump_json().encode()
         with open(result_fd, "wb", closefd=True) as out:

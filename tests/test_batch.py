@@ -268,3 +268,22 @@ def test_usage_errors_are_one_line(tmp_path, monkeypatch):
     result = run_cli("batch", REFERENCE.parent / "tests", "--executor", "dask")
     assert result.exit_code == 2 and batch.DASK_MISSING in result.output
     assert "Traceback" not in result.output
+
+
+def test_memory_limit_reaches_every_submission(tmp_path):
+    """`grade batch --memory-limit` bounds each student's probes as `grade submit` does."""
+    root = tmp_path / "class"
+    copy(SUBMISSIONS / "hostile_exhaustion", root / "max")
+    out = tmp_path / "out"
+    result = run_batch(
+        root, "--out", out, "-a", "my_linear", "--memory-limit", "256", "--jobs", "1"
+    )
+    assert result.returncode == 0, result.stderr
+    check = next(
+        c
+        for c in report(out, "max")["assignments"][0]["checks"]
+        if c["id"] == "my_linear::test_output_shape_3d"
+    )
+    assert check["status"] == "failed"
+    assert "memory limit exceeded" in check["message"]
+    assert read_gradebook(out)[0]["student"] == "max"
