@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,8 @@ HELP_FULL = "Regrade every assignment for every mutant, not only the mutant's ow
 HELP_JOBS = "Gradings to run at once (default: the number of CPUs, at most 8)."
 UNKNOWN_ASSIGNMENT = "unknown assignment {names}; known: {known}"
 WRITE_FAILED = "could not write {path}: {reason}"
+OUT_UNUSABLE = "--out {path}: cannot write reports there ({reason})"
+INTERRUPTED = "interrupted; the partial report is in {path}"
 HELP_BUNDLE_ASSIGNMENT = "Grade only this assignment on Gradescope (repeatable)."
 HELP_BUNDLE_INSTRUCTOR = (
     "Keep hidden checks' names and messages in results.json for staff (Gradescope still hides "
@@ -72,6 +75,19 @@ def _specs(names: tuple[str, ...]) -> list[Any]:
         ) from None
     except SpecError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def usable_out(out: Path) -> Path:
+    """Create the --out folder and prove it writable before any grading starts."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise click.UsageError(
+            OUT_UNUSABLE.format(path=out, reason=exc.strerror or type(exc).__name__)
+        ) from None
+    return out
 
 
 def _writer(out: Path) -> Any:
@@ -150,7 +166,7 @@ def submit(
     specs = _specs(assignments)
     options = GradeOptions.build(timeout, seed, lang, memory_limit)
     latest: list[Report] = []
-    write = _writer(out)
+    write = _writer(usable_out(out))
 
     def on_update(report: Report) -> None:
         latest[:] = [report]
@@ -161,9 +177,7 @@ def submit(
     except KeyboardInterrupt:
         if latest:
             write(latest[0])
-        click.echo(
-            "interrupted; the partial report is in " + str(out / json_report.FILENAME), err=True
-        )
+        click.echo(INTERRUPTED.format(path=out / json_report.FILENAME), err=True)
         sys.exit(130)
     try:
         written = registry.write(report, out, formats, student, os.environ)
@@ -229,7 +243,7 @@ def batch_command(
         raise click.UsageError(batch_run.DASK_MISSING)
     options = batch_run.BatchOptions(
         root=root.resolve(),
-        out=out.resolve(),
+        out=usable_out(out).resolve(),
         jobs=jobs or os.cpu_count() or 1,
         assignments=assignments,
         timeout=timeout,

@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from grader.cli import UNKNOWN_ASSIGNMENT
+import pytest
+
+from grader.cli import OUT_UNUSABLE, UNKNOWN_ASSIGNMENT
 from grader.spec import discover
 from tests.conftest import REFERENCE, SUBMISSIONS, run_cli
 
@@ -131,3 +133,15 @@ def test_no_report_is_left_half_written(grade_folder):
     graded = grade_folder(REFERENCE)
     leftovers = [p.name for p in Path(graded.out).iterdir() if p.name != "report.json"]
     assert leftovers == []
+
+
+@pytest.mark.parametrize("command", ["submit", "batch"])
+def test_unwritable_out_is_a_usage_error_before_grading(tmp_path, command):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder\n")
+    out = blocker / "reports"
+    source = REFERENCE if command == "submit" else tmp_path
+    result = run_cli(command, source, "--out", out)
+    assert result.exit_code == 2
+    assert OUT_UNUSABLE.format(path=out, reason="Not a directory") in result.output
+    assert "Traceback" not in result.output
