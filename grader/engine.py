@@ -288,6 +288,7 @@ def grade(
         on_update(report)
         if present:
             prepare_torch()
+            keep_torch_cache_in(Path(scratch))
             preload.warm()
             _run_judge(present, staged, options, report, on_update)
     report.recompute()

@@ -12,9 +12,13 @@ sandbox zygote may be forked from it without crossing the trust boundary in DESI
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import gc
 import importlib
+import os
+import shutil
+import tempfile
 
 _warmed = False
 
@@ -27,9 +31,28 @@ def warm() -> None:
     from grader.judge import warm_up_comparisons
     from grader.sandbox import warm_up
 
+    private_torch_cache()
     warm_up()
     warm_up_comparisons()
     _warmed = True
+
+
+def private_torch_cache() -> None:
+    """torch makes a compile-cache folder on first use of an optimizer; unless the caller chose
+    one, keep it in a folder this process owns and removes at exit, not in $TMPDIR."""
+    from grader.sandbox import TORCH_CACHE_VARIABLE
+
+    if os.environ.get(TORCH_CACHE_VARIABLE):
+        return
+    folder = tempfile.mkdtemp(prefix="torchgrade-torch-cache-")
+    os.environ[TORCH_CACHE_VARIABLE] = folder
+    owner = os.getpid()
+
+    def remove() -> None:
+        if os.getpid() == owner:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    atexit.register(remove)
 
 
 def _import_pytest_plugins() -> None:

@@ -262,11 +262,10 @@ def _grade_job(job: _Job) -> Report:
 
 def warm_up() -> None:
     """Pay torch's first-use costs here, once, so every forked worker and child inherits them."""
-    from grader import judge, sandbox
+    from grader import preload
 
     prepare_torch()
-    sandbox.warm_up()
-    judge.warm_up_comparisons()
+    preload.warm()
 
 
 def run_jobs(jobs: list[_Job], workers: int) -> list[Report]:

@@ -229,6 +229,9 @@ class WorkerProcess:
         from grader.spec import ASSIGNMENTS_ENV, assignments_root
 
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        from grader import preload
+
+        preload.private_torch_cache()
         self.process = subprocess.Popen(
             _worker_command(theirs.fileno(), hugepages),
             pass_fds=(theirs.fileno(),),

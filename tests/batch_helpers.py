@@ -64,11 +64,14 @@ def batch_env(marker: str) -> dict[str, str]:
 
 
 def run_batch(
-    *args: Any, marker: str = "", timeout: float = 240
+    *args: Any, marker: str = "", timeout: float = 240, tmpdir: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     """`grade batch` as a real process, the way an instructor runs it."""
+    env = batch_env(marker)
+    if tmpdir is not None:
+        env["TMPDIR"] = str(tmpdir)
     return subprocess.run(
-        batch_command(*args), capture_output=True, text=True, timeout=timeout, env=batch_env(marker)
+        batch_command(*args), capture_output=True, text=True, timeout=timeout, env=env
     )
 
 

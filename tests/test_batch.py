@@ -271,14 +271,27 @@ def test_usage_errors_are_one_line(tmp_path, monkeypatch):
 
 
 def test_memory_limit_reaches_every_submission(tmp_path):
-    """`grade batch --memory-limit` bounds each student's probes as `grade submit` does."""
+    """`grade batch --memory-limit` bounds each student's probes as `grade submit` does, and
+    the batch leaves nothing behind in $TMPDIR."""
     root = tmp_path / "class"
     copy(SUBMISSIONS / "hostile_exhaustion", root / "max")
     out = tmp_path / "out"
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
     result = run_batch(
-        root, "--out", out, "-a", "my_linear", "--memory-limit", "256", "--jobs", "1"
+        root,
+        "--out",
+        out,
+        "-a",
+        "my_linear",
+        "--memory-limit",
+        "256",
+        "--jobs",
+        "1",
+        tmpdir=scratch,
     )
     assert result.returncode == 0, result.stderr
+    assert os.listdir(scratch) == []
     check = next(
         c
         for c in report(out, "max")["assignments"][0]["checks"]

@@ -53,11 +53,14 @@ def one_line(value: str, width: int = REASON_WIDTH) -> str:
 
 
 def wrapped(value: str, width: int = FEEDBACK_WIDTH, most: int = FEEDBACK_LINES) -> list[str]:
-    """Feedback wrapped to the terminal rather than cut: a student needs the whole sentence."""
-    lines = textwrap.wrap(" ".join(text.inert(value).split()), width) or [""]
+    """Feedback wrapped to the terminal rather than cut: a student needs the whole sentence.
+
+    Wrapping can start a new line anywhere, so every `::` is broken up after wrapping: no line
+    of a CI log can become a workflow command, wherever the wrap falls."""
+    lines = textwrap.wrap(" ".join(text.visible_controls(value).split()), width) or [""]
     if len(lines) > most:
         lines = [*lines[: most - 1], lines[most - 1][: width - 1] + "…"]
-    return lines
+    return [text.inert(line).replace("::", ":\u200b:") for line in lines]
 
 
 def _check_lines(report: Report, check: CheckResult, color: bool) -> list[str]:
