@@ -23,6 +23,7 @@ def test_round_trip_of_plain_data():
     assert decoded["n"] == value["n"] and decoded["t"] == (1, 2)
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")
 def test_pickled_objects_are_rejected():
     buffer = io.BytesIO()
     torch.save({"evil": Sneaky()}, buffer)
