@@ -28,6 +28,7 @@ from grader.judge import JudgeOptions, run_judge
 from grader.messages import say, set_language
 from grader.report import (
     AssignmentResult,
+    AssignmentStatus,
     CheckResult,
     Environment,
     Report,
@@ -82,12 +83,14 @@ def environment() -> Environment:
     )
 
 
-def _missing_result(spec: AssignmentSpec, message: str) -> AssignmentResult:
+def _assignment_result(
+    spec: AssignmentSpec, status: AssignmentStatus, message: str = ""
+) -> AssignmentResult:
     return AssignmentResult(
         name=spec.name,
         title=spec.title,
         file=spec.student_file,
-        status="missing",
+        status=status,
         score=0.0,
         max_score=spec.points,
         message=message,
@@ -264,25 +267,22 @@ def grade(
         for spec in specs:
             if spec.student_file in staged.links:
                 report.assignments.append(
-                    _missing_result(spec, say("student_file_link", file=spec.student_file))
-                )
-            elif spec.student_file in staged.skipped:
-                report.assignments.append(_missing_result(spec, staged.skipped[spec.student_file]))
-            elif not staged.has(spec.student_file):
-                report.assignments.append(
-                    _missing_result(spec, say("student_file_missing", file=spec.student_file))
-                )
-            else:
-                report.assignments.append(
-                    AssignmentResult(
-                        name=spec.name,
-                        title=spec.title,
-                        file=spec.student_file,
-                        status="graded",
-                        score=0.0,
-                        max_score=spec.points,
+                    _assignment_result(
+                        spec, "missing", say("student_file_link", file=spec.student_file)
                     )
                 )
+            elif spec.student_file in staged.skipped:
+                report.assignments.append(
+                    _assignment_result(spec, "missing", staged.skipped[spec.student_file])
+                )
+            elif not staged.has(spec.student_file):
+                report.assignments.append(
+                    _assignment_result(
+                        spec, "missing", say("student_file_missing", file=spec.student_file)
+                    )
+                )
+            else:
+                report.assignments.append(_assignment_result(spec, "graded"))
                 present.append(spec)
         report.recompute()
         on_update(report)

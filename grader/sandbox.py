@@ -372,6 +372,11 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
+def _shell_code(status: int) -> int:
+    """A wait status as a shell reports it: the exit code, or 128 + the signal number."""
+    return 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+
 def _describe_exit(status: int) -> str:
     if os.WIFSIGNALED(status):
         return f"was killed by {_signal_name(os.WTERMSIG(status))}"
@@ -596,7 +601,7 @@ def _holder_main(zygote: _Zygote, plan: protections.Plan, req_r: int, resp_w: in
             _zygote_main(zygote, plan, req_r, resp_w)
         _, status = os.waitpid(pid, 0)
         reap_descendants()
-        code = 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        code = _shell_code(status)
     except BaseException:
         traceback.print_exc()
     finally:
@@ -647,7 +652,7 @@ def _nursery_main(
             _, status = os.waitpid(pid, 0)
             with contextlib.suppress(OSError):
                 _force_rmtree(zygote.scratch_root)
-            died = os.WTERMSIG(status) + 128 if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+            died = _shell_code(status)
             if died == 0:
                 break
             wire.send_message(resp_w, {"op": "died", "detail": _describe_death(died)})

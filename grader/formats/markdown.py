@@ -20,6 +20,11 @@ def _row(*cells: str) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def _header(*cells: str) -> list[str]:
+    """A table's header row and the separator row under it."""
+    return [_row(*cells), _row(*["---"] * len(cells))]
+
+
 def _feedback(report: Report, check: CheckResult) -> list[str]:
     heading = (
         f"- {ICONS[check.status]} **{text.md_inline(check.name)}** "
@@ -54,14 +59,14 @@ def _assignment(report: Report, assignment: AssignmentResult) -> list[str]:
         lines.append("")
     if not assignment.checks:
         return lines
-    header = [
-        "",
-        say(report, "report_check"),
-        say(report, "report_category"),
-        say(report, "report_points"),
-    ]
-    lines.append(_row(*header))
-    lines.append(_row(*["---"] * len(header)))
+    lines.extend(
+        _header(
+            "",
+            say(report, "report_check"),
+            say(report, "report_category"),
+            say(report, "report_points"),
+        )
+    )
     for check in assignment.checks:
         lines.append(
             _row(
@@ -90,14 +95,14 @@ def render(report: Report, student: bool = True) -> str:
     lines = [f"# {say(report, 'report_title')}: {total}", ""]
     if not report.complete:
         lines.extend([f"> {say(report, 'report_incomplete')}", ""])
-    header = [
-        say(report, "report_assignment"),
-        say(report, "report_file"),
-        say(report, "report_score"),
-        say(report, "report_status"),
-    ]
-    lines.append(_row(*header))
-    lines.append(_row(*["---"] * len(header)))
+    lines.extend(
+        _header(
+            say(report, "report_assignment"),
+            say(report, "report_file"),
+            say(report, "report_score"),
+            say(report, "report_status"),
+        )
+    )
     for assignment in report.assignments:
         lines.append(
             _row(
