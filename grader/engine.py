@@ -275,6 +275,12 @@ def grade(
                 report.assignments.append(
                     _assignment_result(spec, "missing", staged.skipped[spec.student_file])
                 )
+            elif (source / spec.student_file).is_dir():
+                report.assignments.append(
+                    _assignment_result(
+                        spec, "missing", say("student_file_folder", file=spec.student_file)
+                    )
+                )
             elif not staged.has(spec.student_file):
                 report.assignments.append(
                     _assignment_result(

@@ -26,6 +26,7 @@ def bad_input(tmp_path_factory):
     shutil.copy(REFERENCE / "scratch_lr.py", folder / "scratch_lr.py")
     (folder / "helper.py").write_bytes("# caf\xe9\nimport gc\n".encode("latin-1"))
     (folder / "notes é ü.py").write_text("x = 1\n")
+    (folder / "my_sgd.py").mkdir()
     checks = spec.select(["scratch_lr"])[0].checks_dir
     (folder / "passwd").symlink_to("/etc/passwd")
     (folder / "checks").symlink_to(checks, target_is_directory=True)
@@ -57,6 +58,9 @@ def test_bad_input_is_graded_with_clear_messages(bad_input):
     assert training_loop["message"] == "training_loop.py is larger than 2 MiB and was not graded"
     scratch_lr = _assignment(report, "scratch_lr")
     assert scratch_lr["score"] == scratch_lr["max_score"] == 10
+    my_sgd = _assignment(report, "my_sgd")
+    assert my_sgd["status"] == "missing"
+    assert my_sgd["message"] == "my_sgd.py is a folder; submit the file itself"
 
 
 def test_links_out_of_the_folder_are_named_and_not_followed(bad_input):
@@ -79,6 +83,13 @@ def test_unusual_names_and_encodings_do_not_break_the_scan(bad_input):
 def test_the_read_only_folder_was_not_written(bad_input):
     _result, report = bad_input
     folder = Path(report["submission"]["path"])
-    left = ["my_linear.py", "training_loop.py", "scratch_lr.py", "helper.py", "notes é ü.py"]
+    left = [
+        "my_linear.py",
+        "training_loop.py",
+        "scratch_lr.py",
+        "my_sgd.py",
+        "helper.py",
+        "notes é ü.py",
+    ]
     links = ["passwd", "checks", "linked.py"]
     assert sorted(os.listdir(folder)) == sorted([*left, *links])
