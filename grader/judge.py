@@ -64,6 +64,9 @@ class CheckMeta:
     seed: int
 
 
+_UNDEFINED_NAME = re.compile(r"module '(\w+)' has no attribute '(\w+)'")
+
+
 def describe_student_error(error: dict[str, Any], call: str, student_file: str) -> Failure:
     """Turn the child's description of an exception into a failure a student can act on."""
     frames = error.get("frames") or []
@@ -88,6 +91,13 @@ def describe_student_error(error: dict[str, Any], call: str, student_file: str) 
         return Failure(say("not_implemented", call=call, where=where, message=text))
     if kind == "SystemExit":
         return Failure(say("exit_in_call", call=call, detail=text))
+    undefined = _UNDEFINED_NAME.fullmatch(text)
+    module = student_file.removesuffix(".py")
+    if kind == "AttributeError" and undefined and undefined.group(1) == module:
+        return Failure(
+            say("not_defined", call=call, file=student_file, name=undefined.group(2)),
+            say("not_defined_help"),
+        )
     return Failure(say("raised", call=call, kind=kind, message=text, where=where))
 
 

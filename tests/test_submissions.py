@@ -187,3 +187,16 @@ def test_messages_name_the_student_line(grade_folder):
     assert "MyLinear(3, 2)(x) with x of shape (3,)" in message
     assert "(my_linear.py, line" in message
     assert "grader" not in message.split("raised")[1]
+
+
+def test_a_misnamed_class_is_reported_as_not_defined(grade_folder, tmp_path):
+    folder = tmp_path / "misnamed"
+    folder.mkdir()
+    source = (REFERENCE / "my_linear.py").read_text()
+    (folder / "my_linear.py").write_text(source.replace("class MyLinear(", "class MyLinearLayer("))
+    graded = grade_folder(folder, "-a", "my_linear")
+    check = graded.check("my_linear::test_subclasses_module")
+    assert check["status"] == "failed"
+    assert check["message"].endswith("my_linear.py does not define MyLinear")
+    assert "spelling" in check["hint"]
+    assert graded.report["score"] == 0
