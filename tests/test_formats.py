@@ -432,3 +432,13 @@ def _colour_decision_on_a_real_terminal(no_color: str | None) -> str:
 def test_colour_decision_on_a_real_terminal():
     assert _colour_decision_on_a_real_terminal(None) == "True"
     assert _colour_decision_on_a_real_terminal("1") == "False"
+
+
+def test_terminal_says_a_repeated_reason_once(grade_folder):
+    """An import error fails every check of the assignment the same way; say it once."""
+    report = _report(grade_folder(SUBMISSIONS / "syntax_error"))
+    output = terminal.render(report, color=False)
+    failed = [c for c in report.assignment("my_linear").checks if c.status == "failed"]
+    assert len(failed) == len(report.assignment("my_linear").checks) > 1
+    assert output.count("my_linear.py could not be imported: SyntaxError") == 1
+    assert output.count(template("report_same_as_above")) == len(failed) - 1

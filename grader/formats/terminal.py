@@ -63,11 +63,19 @@ def wrapped(value: str, width: int = FEEDBACK_WIDTH, most: int = FEEDBACK_LINES)
     return [text.inert(line).replace("::", ":\u200b:") for line in lines]
 
 
-def _check_lines(report: Report, check: CheckResult, color: bool) -> list[str]:
+def _check_lines(
+    report: Report, check: CheckResult, color: bool, shown: set[tuple[str, str]]
+) -> list[str]:
+    """A check's line and its feedback; feedback already shown in this assignment (an import
+    error fails every check the same way) is referred to, not repeated."""
     symbol = _paint(SYMBOLS[check.status], COLORS[check.status], color)
     points = views.points(check.score, check.max_score).rjust(7)
     lines = [f"  {symbol} {points}  {one_line(check.name)}"]
     if check.status != "passed" and check.message:
+        if (check.message, check.hint) in shown:
+            same = views.say(report, "report_same_as_above")
+            return [*lines, INDENT + _paint(same, COLORS[check.status], color)]
+        shown.add((check.message, check.hint))
         for line in wrapped(check.message):
             lines.append(INDENT + _paint(line, COLORS[check.status], color))
         if check.hint:
@@ -91,8 +99,9 @@ def render(report: Report, color: bool = False, student: bool = False) -> str:
         lines.append(_paint(header, "bold", color))
         if assignment.message:
             lines.append("  " + one_line(assignment.message))
+        shown: set[tuple[str, str]] = set()
         for check in sorted(assignment.checks, key=lambda c: c.status == "passed"):
-            lines.extend(_check_lines(report, check, color))
+            lines.extend(_check_lines(report, check, color, shown))
         lines.append("")
     for problem in report.submission.problems:
         lines.append("note: " + one_line(problem))
