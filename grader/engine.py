@@ -34,7 +34,7 @@ from grader.report import (
     Report,
     Submission,
 )
-from grader.sandbox import Limits, Sandbox, keep_torch_cache_in
+from grader.sandbox import Limits, Sandbox
 from grader.spec import AssignmentSpec, assignments_root
 from grader.staging import Staged, stage
 
@@ -181,7 +181,6 @@ def _fork_judge(
         if sandbox.plan.on("non_dumpable"):
             protections.harden_trusted_process()
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        keep_torch_cache_in(sandbox.staging.parent)
         log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(log, 2)
         judge_options = JudgeOptions(timeout=options.timeout, seed=options.seed, lang=options.lang)
@@ -294,7 +293,6 @@ def grade(
         on_update(report)
         if present:
             prepare_torch()
-            keep_torch_cache_in(Path(scratch))
             preload.warm()
             _run_judge(present, staged, options, report, on_update)
     report.recompute()

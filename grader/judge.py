@@ -23,21 +23,12 @@ import torch
 
 from grader import messages, wire
 from grader.checks import CHECK_MARKER, Failure, ProbeTimeout
+from grader.formats.text import inert
 from grader.messages import say
 from grader.sandbox import ProbeOutcome, Sandbox
 from grader.spec import AssignmentSpec
 
 MAX_OUTPUT_CHARS = 4000
-_WORKFLOW_COMMAND = re.compile(r"^(\s*)(::|##\[)", re.MULTILINE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x9b]|\r(?!\n)")
-
-
-def neutralise(text: str) -> str:
-    """Make captured student output inert: no CI workflow commands, no terminal escapes."""
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-    return _WORKFLOW_COMMAND.sub(
-        lambda m: m.group(1) + m.group(2)[0] + "\u200b" + m.group(2)[1:], text
-    )
 
 
 def check_seed(check_id: str, base_seed: int) -> int:
@@ -263,7 +254,7 @@ class JudgePlugin:
             else:
                 status = "error"
                 message = say("check_error", kind=type(exc).__name__, message=str(exc)[:500])
-        output = neutralise("\n".join(self.outputs.pop(item.nodeid, [])))
+        output = inert("\n".join(self.outputs.pop(item.nodeid, [])))
         if len(output) > MAX_OUTPUT_CHARS:
             output = "[...]\n" + output[-MAX_OUTPUT_CHARS:]
         return {
@@ -273,8 +264,8 @@ class JudgePlugin:
             "status": status,
             "score": meta.points if status == "passed" else 0.0,
             "max_score": meta.points,
-            "message": neutralise(message),
-            "hint": neutralise(hint),
+            "message": inert(message),
+            "hint": inert(hint),
             "visibility": meta.visibility,
             "duration_s": round(
                 time.monotonic() - self.started.get(item.nodeid, time.monotonic()), 4

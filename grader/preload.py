@@ -20,6 +20,7 @@ import os
 import shutil
 import tempfile
 
+TORCH_CACHE_VARIABLE = "TORCHINDUCTOR_CACHE_DIR"
 _warmed = False
 
 
@@ -40,8 +41,6 @@ def warm() -> None:
 def private_torch_cache() -> None:
     """torch makes a compile-cache folder on first use of an optimizer; unless the caller chose
     one, keep it in a folder this process owns and removes at exit, not in $TMPDIR."""
-    from grader.sandbox import TORCH_CACHE_VARIABLE
-
     if os.environ.get(TORCH_CACHE_VARIABLE):
         return
     folder = tempfile.mkdtemp(prefix="torchgrade-torch-cache-")

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import torch
 
-from grader import linux, protections, wire
+from grader import linux, preload, protections, wire
 from grader.spec import AssignmentSpec
 
 OutcomeStatus = Literal["ok", "timeout", "crashed", "memory", "garbage"]
@@ -41,7 +41,6 @@ PROBE_MARK = "__torchgrade_probe__"
 MAX_RESTARTS = 50
 CLOSE_GRACE_SECONDS = 5.0
 DRAIN_LIMIT_BYTES = 8 << 20
-TORCH_CACHE_VARIABLE = "TORCHINDUCTOR_CACHE_DIR"
 ALLOC_FAILURE_TEXT = (
     "can't allocate memory",
     "cannot allocate memory",
@@ -96,12 +95,6 @@ class _Captured:
         if skipped > 0:
             return f"{head}\n[... {skipped} bytes of output cut ...]\n{tail}"
         return head + tail
-
-
-def keep_torch_cache_in(folder: Path) -> None:
-    """Point torch's compile cache (which it creates on first use of an optimizer) into the
-    grader's own temporary folder, so grading leaves nothing behind in $TMPDIR."""
-    os.environ.setdefault(TORCH_CACHE_VARIABLE, str(folder / "torch-cache"))
 
 
 def load_probes(spec: AssignmentSpec) -> ModuleType:
@@ -633,7 +626,6 @@ def _nursery_main(
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         if plan.on("non_dumpable"):
             protections.harden_trusted_process()
-        keep_torch_cache_in(staging.parent)
         if plan.on("landlock"):
             protections.readable_rules()
         probes = {s.name: load_probes(s) for s in specs}
@@ -678,6 +670,7 @@ class Sandbox:
     ) -> None:
         self.limits = limits or Limits()
         self.plan = plan if plan is not None else protections.plan()
+        preload.private_torch_cache()
         self.staging = staging
         self._seq = 0
         req_r, self._req_w = os.pipe()

@@ -29,56 +29,36 @@ def _data(m: int = M, dim: int = DIM):
     return x, y
 
 
-def _expect_tensor_attr(info: dict, dim: int, name: str, expected: tuple[int, ...]) -> None:
+def _expect_described(
+    info: dict, expected: tuple[int, ...], missing: str, wrong_shape: str, hint: str = "", **where
+) -> torch.Tensor:
+    """The tensor a probe described, or a failure saying it is missing or has the wrong shape;
+    `missing` and `wrong_shape` are message keys, filled in with `where`."""
     if "shape" not in info:
         raise Failure(
-            say(
-                "missing_attribute",
-                dim=dim,
-                name=name,
-                kind=kind_name(info["kind"]),
-                expected=fmt_shape(expected),
-            )
+            say(missing, kind=kind_name(info["kind"]), expected=fmt_shape(expected), **where)
         )
     if tuple(info["shape"]) != expected:
         raise Failure(
             say(
-                "init_shape",
-                dim=dim,
-                name=name,
-                actual=fmt_shape(info["shape"]),
-                expected=fmt_shape(expected),
-            )
+                wrong_shape, actual=fmt_shape(info["shape"]), expected=fmt_shape(expected), **where
+            ),
+            hint,
         )
+    return info["value"]
+
+
+def _expect_tensor_attr(info: dict, dim: int, name: str, expected: tuple[int, ...]) -> None:
+    _expect_described(info, expected, "missing_attribute", "init_shape", dim=dim, name=name)
 
 
 def _expect_grad(grads: dict, key: str, call: str, expected: tuple[int, ...]) -> torch.Tensor:
     if grads.get("kind") != "dict":
         raise Failure(say("grads_not_dict", dim=DIM, kind=grads.get("kind")))
-    info = grads[key]
-    if "value" not in info:
-        raise Failure(
-            say(
-                "grad_missing",
-                call=call,
-                key=key,
-                kind=kind_name(info["kind"]),
-                expected=fmt_shape(expected),
-            )
-        )
-    if tuple(info["shape"]) != expected:
-        hint = say("db_shape_hint") if key == "db" else ""
-        raise Failure(
-            say(
-                "grad_shape",
-                call=call,
-                key=key,
-                actual=fmt_shape(info["shape"]),
-                expected=fmt_shape(expected),
-            ),
-            hint,
-        )
-    return info["value"]
+    hint = say("db_shape_hint") if key == "db" else ""
+    return _expect_described(
+        grads[key], expected, "grad_missing", "grad_shape", hint, call=call, key=key
+    )
 
 
 @check(points=1, category="shapes")
@@ -166,9 +146,9 @@ def _observe_gradients(probe):
     x, y = _data()
     w, b = seeded_randn(DIM, 1), torch.scalar_tensor(-0.3)
     yhat = torch.sigmoid(w.T @ x + b)
-    expected = autograd_gradients(_mean_bce, wrt={"w": w, "b": b}, given={"x": x, "y": y})
     call = say("call_backward", dim=DIM, m=M)
     observed = probe("backward", call=call, dim=DIM, x=x, yhat=yhat, y=y, w=w, b=b)
+    expected = autograd_gradients(_mean_bce, wrt={"w": w, "b": b}, given={"x": x, "y": y})
     return observed["grads"], expected, call
 
 
