@@ -26,7 +26,7 @@ The helpers, all raising `Failure` with a catalogue message that names the call:
 - `hints`: attach help to any failure raised inside, by a symptom in its message.
 
 Spies that record call order (`CallLog`, `spy_optimizer`, `spy_module`, `SpyCriterion`) run next
-to student code, so they live with the probe helpers in `grader.probing`.
+to student code, so they live with the probe helpers in `grader.sandbox.probing`.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def fmt_shape(shape: Sequence[int] | None) -> str:
 
 
 def kind_name(kind: str) -> str:
-    """What `grader.probing.kind_of` found (missing, none, parameter, tensor, other), in words."""
+    """What `probing.kind_of` found (missing, none, parameter, tensor, other), in words."""
     try:
         return say(f"kind_{kind}")
     except KeyError:

@@ -11,8 +11,8 @@ from typing import Any
 import click
 
 from grader import __version__
-from grader import batch as batch_run
 from grader.atomic import write_atomic
+from grader.batch import runner as batch_run
 from grader.formats import json_report, registry, terminal
 from grader.messages import LANGUAGES
 from grader.report import Report

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import platform
 import signal
 import sys
 import tempfile
@@ -20,23 +19,23 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import torch
-
-import grader
-from grader import fingerprint, integrity, linux, preload, protections, wire
+from grader import integrity, preload
+from grader.environment import environment
 from grader.judge import JudgeOptions, run_judge
 from grader.messages import say, set_language
+from grader.preload import prepare_torch
 from grader.report import (
     AssignmentResult,
     AssignmentStatus,
     CheckResult,
-    Environment,
     Report,
     Submission,
 )
-from grader.sandbox import Limits, Sandbox
+from grader.sandbox import linux, protections, wire
+from grader.sandbox.limits import Limits
+from grader.sandbox.staging import Staged, stage
+from grader.sandbox.zygote import Sandbox
 from grader.spec import AssignmentSpec, assignments_root
-from grader.staging import Staged, stage
 
 JUDGE_GRACE_SECONDS = 60.0
 
@@ -63,24 +62,6 @@ class GradeOptions:
         if memory_limit_mib is not None:
             options.limits = Limits(memory_bytes=memory_limit_mib << 20)
         return options
-
-
-def prepare_torch() -> None:
-    """One thread, before any fork: forked children must not inherit an OpenMP pool."""
-    torch.set_num_threads(1)
-    with contextlib.suppress(RuntimeError):
-        torch.set_num_interop_threads(1)
-
-
-def environment() -> Environment:
-    return Environment(
-        grader_version=grader.__version__,
-        python_version=platform.python_version(),
-        torch_version=torch.__version__,
-        platform=platform.platform(),
-        protections=protections.active(),
-        checks_hash=fingerprint.checks_hash(),
-    )
 
 
 def _assignment_result(

@@ -39,7 +39,7 @@ def checks_hash(root: Path | None = None) -> str:
 
 def submission_hash(folder: Path) -> str:
     """The `content_hash` the engine will record for `folder`, without grading it."""
-    from grader.staging import stage
+    from grader.sandbox.staging import stage
 
     with tempfile.TemporaryDirectory(prefix="torchgrade-hash-") as scratch:
         target = Path(scratch) / "submission"

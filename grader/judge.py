@@ -21,11 +21,12 @@ from typing import Any
 import pytest
 import torch
 
-from grader import messages, wire
+from grader import messages
 from grader.checks import CHECK_MARKER, Failure, ProbeTimeout
 from grader.formats.text import inert
 from grader.messages import say
-from grader.sandbox import ProbeOutcome, Sandbox
+from grader.sandbox import wire
+from grader.sandbox.zygote import ProbeOutcome, Sandbox
 from grader.spec import AssignmentSpec
 
 MAX_OUTPUT_CHARS = 4000

@@ -12,15 +12,10 @@ sandbox zygote may be forked from it without crossing the trust boundary in DESI
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import gc
 import importlib
-import os
-import shutil
-import tempfile
 
-TORCH_CACHE_VARIABLE = "TORCHINDUCTOR_CACHE_DIR"
 _warmed = False
 
 
@@ -30,7 +25,8 @@ def warm() -> None:
     if _warmed:
         return
     from grader.judge import warm_up_comparisons
-    from grader.sandbox import warm_up
+    from grader.sandbox.torch_cache import private_torch_cache
+    from grader.sandbox.zygote import warm_up
 
     private_torch_cache()
     warm_up()
@@ -38,20 +34,13 @@ def warm() -> None:
     _warmed = True
 
 
-def private_torch_cache() -> None:
-    """torch makes a compile-cache folder on first use of an optimizer; unless the caller chose
-    one, keep it in a folder this process owns and removes at exit, not in $TMPDIR."""
-    if os.environ.get(TORCH_CACHE_VARIABLE):
-        return
-    folder = tempfile.mkdtemp(prefix="torchgrade-torch-cache-")
-    os.environ[TORCH_CACHE_VARIABLE] = folder
-    owner = os.getpid()
+def prepare_torch() -> None:
+    """One thread, before any fork: forked children must not inherit an OpenMP pool."""
+    import torch
 
-    def remove() -> None:
-        if os.getpid() == owner:
-            shutil.rmtree(folder, ignore_errors=True)
-
-    atexit.register(remove)
+    torch.set_num_threads(1)
+    with contextlib.suppress(RuntimeError):
+        torch.set_num_interop_threads(1)
 
 
 def _import_pytest_plugins() -> None:
@@ -65,8 +54,8 @@ def _import_pytest_plugins() -> None:
 def warm_worker(hugepages: bool = True) -> None:
     """All that a long-lived worker does once before it forks one process per submission."""
     from grader import fingerprint
-    from grader import hugepages as huge_pages
-    from grader.engine import environment, prepare_torch
+    from grader.environment import environment
+    from grader.sandbox import hugepages as huge_pages
 
     prepare_torch()
     warm()

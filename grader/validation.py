@@ -34,9 +34,10 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from grader import mutants
-from grader.engine import GradeOptions, grade, prepare_torch
+from grader.engine import GradeOptions, grade
 from grader.formats.terminal import one_line
 from grader.messages import say
+from grader.preload import prepare_torch
 from grader.report import AssignmentResult, Report
 from grader.spec import AssignmentSpec
 

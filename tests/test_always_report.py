@@ -41,7 +41,7 @@ def test_never_runs(probe):
 PROBES = '''
 """Probes for the tiny assignment."""
 
-from grader.probing import probe
+from grader.sandbox.probing import probe
 
 
 @probe

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import archives
-from grader.archives import Rejected, unpack
+from grader.batch import archives
+from grader.batch.archives import Rejected, unpack
 from tests.batch_helpers import zip_with_link
 from tests.conftest import REFERENCE
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from grader import spec
-from grader.staging import MAX_FILE_BYTES
+from grader.sandbox.staging import MAX_FILE_BYTES
 from tests.conftest import REFERENCE, run_cli
 
 

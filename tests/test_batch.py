@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch
+from grader.batch import runner as batch
+from grader.batch.workers import Job, LocalPool
 from grader.formats import junit
 from grader.spec import select
-from grader.workers import Job, LocalPool
 from tests.batch_helpers import (
     MARKER_VARIABLE,
     batch_command,

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from grader.cli import main
 from grader.judge import MAX_OUTPUT_CHARS
-from grader.protections import OFF_VARIABLE
+from grader.sandbox.protections import OFF_VARIABLE
 from tests.conftest import REFERENCE, SUBMISSIONS, Graded
 
 # The wrong solution each hostile file is built on, graded on its own as the baseline.

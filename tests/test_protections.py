@@ -10,9 +10,10 @@ import socket
 import pytest
 import torch
 
-from grader import linux, protections, seccomp, spec
-from grader.sandbox import Sandbox
-from grader.staging import stage
+from grader import spec
+from grader.sandbox import linux, protections, seccomp
+from grader.sandbox.staging import stage
+from grader.sandbox.zygote import Sandbox
 from tests.conftest import REFERENCE, SUBMISSIONS
 
 STATUS = re.compile(r"^(on|off \(.+\))$")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from grader import mutants
-from grader.engine import environment
+from grader.environment import environment
 from grader.report import AssignmentResult, CheckResult, Report, Submission
 from grader.spec import ASSIGNMENTS_ENV, MUTANTS_DIR, discover
 from grader.validation import ValidationResult, judge_mutant, lost_categories, render

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from grader.probing import assign, probe, tensor_info
+from grader.sandbox.probing import assign, probe, tensor_info
 
 
 def _build(student: Any, in_features: int, out_features: int, bias: bool | None) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from grader.probing import CallLog, probe, to_floats
+from grader.sandbox.probing import CallLog, probe, to_floats
 
 
 def _build(student: Any, params: Any, lr: float, momentum: float | None) -> Any:

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from grader.probing import CallLog, probe, tensor_info
+from grader.sandbox.probing import CallLog, probe, tensor_info
 
 
 def _build(student: Any, dim: int, lr: float | None = None) -> Any:

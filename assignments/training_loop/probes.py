@@ -6,7 +6,14 @@ from typing import Any
 
 import torch
 
-from grader.probing import CallLog, SpyCriterion, probe, spy_module, spy_optimizer, to_floats
+from grader.sandbox.probing import (
+    CallLog,
+    SpyCriterion,
+    probe,
+    spy_module,
+    spy_optimizer,
+    to_floats,
+)
 
 OPTIMIZERS = {"SGD": torch.optim.SGD, "Adam": torch.optim.Adam}
 CRITERIA = {"MSELoss": torch.nn.MSELoss, "CrossEntropyLoss": torch.nn.CrossEntropyLoss}

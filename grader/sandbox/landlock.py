@@ -14,7 +14,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 
-from grader import linux
+from grader.sandbox import linux
 
 _CREATE_RULESET, _ADD_RULE, _RESTRICT_SELF = 444, 445, 446
 _CREATE_RULESET_VERSION = 1

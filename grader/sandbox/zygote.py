@@ -28,16 +28,16 @@ from typing import Any, Literal
 
 import torch
 
-from grader import linux, preload, protections, wire
+from grader.sandbox import linux, protections, torch_cache, wire
+from grader.sandbox.limits import Limits
+from grader.sandbox.probing import PROBE_MARK
 from grader.spec import AssignmentSpec
 
 OutcomeStatus = Literal["ok", "timeout", "crashed", "memory", "garbage"]
 
 OUTPUT_HEAD_BYTES = 2048
 OUTPUT_TAIL_BYTES = 6144
-DEFAULT_MEMORY_LIMIT = 2 << 30
 POLL_SECONDS = 0.02
-PROBE_MARK = "__torchgrade_probe__"
 MAX_RESTARTS = 50
 CLOSE_GRACE_SECONDS = 5.0
 DRAIN_LIMIT_BYTES = 8 << 20
@@ -63,13 +63,6 @@ class ProbeOutcome:
     duration_s: float = 0.0
     sandbox_lost: bool = False
     value: Any = None
-
-
-@dataclass
-class Limits:
-    memory_bytes: int = DEFAULT_MEMORY_LIMIT
-    max_output_file_bytes: int = 64 << 20
-    max_open_files: int = 256
 
 
 @dataclass
@@ -670,7 +663,7 @@ class Sandbox:
     ) -> None:
         self.limits = limits or Limits()
         self.plan = plan if plan is not None else protections.plan()
-        preload.private_torch_cache()
+        torch_cache.private_torch_cache()
         self.staging = staging
         self._seq = 0
         req_r, self._req_w = os.pipe()

@@ -41,10 +41,10 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader import landlock, linux, seccomp
+from grader.sandbox import landlock, linux, seccomp
 
 if TYPE_CHECKING:
-    from grader.sandbox import Limits
+    from grader.sandbox.limits import Limits
 
 OFF_VARIABLE = "TORCHGRADE_PROTECTIONS_OFF"
 SAFE_ENV = {

@@ -24,14 +24,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import grader
-from grader import archives, fingerprint, gradebook, protections
+from grader import fingerprint
 from grader.atomic import write_atomic
+from grader.batch import archives, gradebook
+from grader.batch.workers import Job, Outcome
 from grader.formats import json_report, registry
 from grader.messages import say, set_language
 from grader.progress import Progress
 from grader.report import AssignmentResult, AssignmentStatus, Environment, Report, Submission
+from grader.sandbox import protections
 from grader.spec import AssignmentSpec
-from grader.workers import Job, Outcome
 
 DEFAULT_OUT = "grade-batch"
 SETTINGS_FILE = "batch.json"
@@ -287,7 +289,7 @@ Executor = Callable[[list[Job], Callable[[Job, Outcome], None]], None]
 
 
 def _local_executor(options: BatchOptions, log_path: Path) -> Executor:
-    from grader.workers import LocalPool, WorkerFailed
+    from grader.batch.workers import LocalPool, WorkerFailed
 
     def run(jobs: list[Job], on_result: Callable[[Job, Outcome], None]) -> None:
         with log_path.open("wb") as log:
@@ -300,7 +302,7 @@ def _local_executor(options: BatchOptions, log_path: Path) -> Executor:
 
 
 def _dask_executor(options: BatchOptions) -> Executor:
-    from grader import dask_executor
+    from grader.batch import dask_executor
 
     def run(jobs: list[Job], on_result: Callable[[Job, Outcome], None]) -> None:
         dask_executor.run(jobs, on_result, options.scheduler, options.jobs)

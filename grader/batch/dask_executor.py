@@ -20,9 +20,9 @@ from typing import Any, cast
 
 from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_worker
 
-from grader import staging
+from grader.batch.workers import Job, Outcome, WorkerProcess, become_subreaper, reap_orphans
+from grader.sandbox import staging
 from grader.spec import ASSIGNMENTS_ENV, assignments_root
-from grader.workers import Job, Outcome, WorkerProcess, become_subreaper, reap_orphans
 
 PLUGIN_NAME = "torchgrade-grader"
 MAX_BUNDLE_FILES = staging.MAX_FILES + 1

@@ -22,7 +22,7 @@ import errno
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from grader import linux
+from grader.sandbox import linux
 
 _PR_SET_SECCOMP = 22
 _SECCOMP_MODE_FILTER = 2

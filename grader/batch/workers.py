@@ -1,6 +1,6 @@
 """Preloaded grading workers: import torch once, then fork one process per submission.
 
-A worker is a fresh interpreter (`python -I -m grader.workers FD`) that warms itself once
+A worker is a fresh interpreter (`python -I -m grader.batch.workers FD`) that warms itself once
 (`preload.warm_worker`) and then serves jobs over a Unix socket. For each job it forks a
 grading process, which runs `engine.grade` and so forks that submission's own sandbox zygote
 and judge. Nothing a submission does outlives its fork, so no state passes between students.
@@ -183,7 +183,7 @@ def _wait(pid: int, control: socket.socket, deadline: float) -> tuple[str, str]:
 def serve(control_fd: int, hugepages: bool = True) -> None:
     """The worker's main loop: warm up, then grade each job the client sends."""
     from grader import preload
-    from grader.sandbox import reap_descendants
+    from grader.sandbox.zygote import reap_descendants
 
     control = socket.socket(fileno=control_fd)
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
@@ -218,7 +218,7 @@ def serve(control_fd: int, hugepages: bool = True) -> None:
 
 def _worker_command(control_fd: int, hugepages: bool) -> list[str]:
     flags = [] if hugepages else [NO_HUGEPAGES]
-    return [sys.executable, "-I", "-m", "grader.workers", str(control_fd), *flags]
+    return [sys.executable, "-I", "-m", "grader.batch.workers", str(control_fd), *flags]
 
 
 class WorkerProcess:
@@ -229,9 +229,9 @@ class WorkerProcess:
         from grader.spec import ASSIGNMENTS_ENV, assignments_root
 
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        from grader import preload
+        from grader.sandbox.torch_cache import private_torch_cache
 
-        preload.private_torch_cache()
+        private_torch_cache()
         self.process = subprocess.Popen(
             _worker_command(theirs.fileno(), hugepages),
             pass_fds=(theirs.fileno(),),
@@ -435,7 +435,8 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or not argv[0].isdigit() or set(argv[1:]) - {NO_HUGEPAGES}:
         sys.exit(
-            f"usage: python -m grader.workers CONTROL_FD [{NO_HUGEPAGES}] (grade batch runs it)"
+            f"usage: python -m grader.batch.workers CONTROL_FD [{NO_HUGEPAGES}]"
+            " (grade batch runs it)"
         )
     serve(int(argv[0]), hugepages=NO_HUGEPAGES not in argv)
 
