@@ -71,20 +71,31 @@ class ProbeTimeout(Failure):
 
 
 def check(
-    points: float, category: str, visibility: str | None = None, timeout: float | None = None
+    points: float,
+    category: str,
+    visibility: str | None = None,
+    timeout: float | None = None,
+    covers: Sequence[str] = (),
 ) -> Callable[[F], F]:
-    """Mark a pytest function as a graded check."""
+    """Mark a pytest function as a graded check. `covers` names the contract clauses (ids from
+    the exercise's assignment.toml) that a failure of this check shows broken."""
     if category not in CATEGORIES:
         raise ValueError(f"category {category!r} is not one of {', '.join(CATEGORIES)}")
     if visibility is not None and visibility not in VISIBILITIES:
         raise ValueError(f"visibility {visibility!r} is not one of {', '.join(VISIBILITIES)}")
     if points < 0:
         raise ValueError("points must not be negative")
+    if isinstance(covers, str):
+        raise ValueError("covers takes a list of clause ids, not one string")
 
     def decorate(function: F) -> F:
         marker = getattr(pytest.mark, CHECK_MARKER)
         decorated: F = marker(
-            points=float(points), category=category, visibility=visibility, timeout=timeout
+            points=float(points),
+            category=category,
+            visibility=visibility,
+            timeout=timeout,
+            covers=tuple(covers),
         )(function)
         return decorated
 

@@ -11,8 +11,10 @@ deliberate, common mistake. Its module docstring declares what must happen when 
 
 The first line says what the mistake is. `catches:` lists the categories that must lose points
 (at least one). `hint:` is optional: text that must appear, case-insensitively, in the message
-or hint of one of its failed checks. Any other line is free prose, except a line that starts
-with a lowercase `word:`, which is read as a field and must be one of the two above.
+or hint of one of its failed checks. `clauses:` names the contract clauses (ids from
+assignment.toml) that the mistake breaks; a check covering one of them must fail. Any other
+line is free prose, except a line that starts with a lowercase `word:`, which is read as a
+field and must be one of those three.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 from grader.report import CATEGORIES
 from grader.spec import AssignmentSpec
 
-FIELDS = ("catches", "hint")
+FIELDS = ("catches", "hint", "clauses")
 _FIELD = re.compile(r"^([a-z][a-z_]*):(.*)$")
 
 
@@ -41,10 +43,11 @@ class Mutant:
     description: str
     catches: tuple[str, ...]
     hint: str = ""
+    clauses: tuple[str, ...] = ()
 
 
-def parse_docstring(docstring: str | None, where: str) -> tuple[str, tuple[str, ...], str]:
-    """(description, catches, hint) from a mutant's docstring; `where` names it in errors."""
+def parse_fields(docstring: str | None, where: str) -> tuple[str, dict[str, str]]:
+    """(description, {field: value}) from a mutant's docstring; `where` names it in errors."""
     lines = [line.strip() for line in (docstring or "").strip().splitlines()]
     if not lines or not lines[0]:
         raise MutantError(f"{where}: the module docstring must start with a one-line description")
@@ -62,6 +65,12 @@ def parse_docstring(docstring: str | None, where: str) -> tuple[str, tuple[str, 
         if key in fields:
             raise MutantError(f"{where}: field '{key}:' appears twice")
         fields[key] = value
+    return description, fields
+
+
+def parse_docstring(docstring: str | None, where: str) -> tuple[str, tuple[str, ...], str]:
+    """(description, catches, hint) from a mutant's docstring; `where` names it in errors."""
+    description, fields = parse_fields(docstring, where)
     if "catches" not in fields:
         raise MutantError(f"{where}: the docstring has no 'catches:' line")
     catches = tuple(c.strip() for c in fields["catches"].split(",") if c.strip())
@@ -89,8 +98,11 @@ def load_mutant(path: Path, assignment: str) -> Mutant:
         tree = ast.parse(source, filename=str(path))
     except SyntaxError as exc:
         raise MutantError(f"{path}: not valid Python (line {exc.lineno}: {exc.msg})") from None
-    description, catches, hint = parse_docstring(ast.get_docstring(tree), str(path))
-    return Mutant(assignment, path.stem, path, description, catches, hint)
+    docstring = ast.get_docstring(tree)
+    description, catches, hint = parse_docstring(docstring, str(path))
+    _, fields = parse_fields(docstring, str(path))
+    clauses = tuple(c.strip() for c in fields.get("clauses", "").split(",") if c.strip())
+    return Mutant(assignment, path.stem, path, description, catches, hint, clauses)
 
 
 def discover(spec: AssignmentSpec) -> list[Mutant]:

@@ -30,6 +30,16 @@ class SpecError(Exception):
     """An assignment spec is unusable; the message names the file and the field."""
 
 
+class Clause(BaseModel):
+    """One numbered sentence of an exercise's contract: what students are promised or asked."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", description="Stable, kebab-case.")
+    text: str = Field(min_length=1, description="The sentence, in English, as students read it.")
+    text_ko: str = Field("", description="The same sentence in Korean.")
+
+
 class AssignmentSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -39,6 +49,9 @@ class AssignmentSpec(BaseModel):
     timeout: float = Field(10.0, gt=0, le=600, description="Seconds per probe call.")
     visibility: Visibility = "visible"
     order: int = 100
+    clauses: tuple[Clause, ...] = Field(
+        (), description="The contract, clause by clause ([[clauses]] tables, in order)."
+    )
     name: str = ""
     folder: Path = Path()
 
@@ -46,6 +59,22 @@ class AssignmentSpec(BaseModel):
     @classmethod
     def _strip(cls, value: str) -> str:
         return value.strip()
+
+    @field_validator("clauses")
+    @classmethod
+    def _unique_clause_ids(cls, value: tuple[Clause, ...]) -> tuple[Clause, ...]:
+        seen: set[str] = set()
+        for clause in value:
+            if clause.id in seen:
+                raise ValueError(f"clause id {clause.id!r} appears twice")
+            seen.add(clause.id)
+        return value
+
+    def clause(self, clause_id: str) -> Clause:
+        for clause in self.clauses:
+            if clause.id == clause_id:
+                return clause
+        raise KeyError(clause_id)
 
     @property
     def module_name(self) -> str:
