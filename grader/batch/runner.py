@@ -27,10 +27,10 @@ import grader
 from grader import fingerprint
 from grader.atomic import write_atomic
 from grader.batch import archives, gradebook
+from grader.batch.progress import Progress
 from grader.batch.workers import Job, Outcome
 from grader.formats import json_report, registry
 from grader.messages import say, set_language
-from grader.progress import Progress
 from grader.report import AssignmentResult, AssignmentStatus, Environment, Report, Submission
 from grader.sandbox import protections
 from grader.spec import AssignmentSpec
@@ -245,7 +245,7 @@ def stand_in_report(
         report.assignments.append(
             AssignmentResult(
                 name=spec.name,
-                title=spec.title,
+                title=spec.title_in(options.lang),
                 file=spec.student_file,
                 status=status,
                 score=0.0,
