@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import io
 
+from grader.progress import Progress
+
 from grader.batch import gradebook
 from grader.batch.gradebook import Entry
-from grader.progress import Progress
 from grader.report import AssignmentResult, CheckResult, Environment, Report, Submission
 from grader.spec import select
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import IO
 
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -161,7 +162,7 @@ def print_report(target: Console, report: Report) -> None:
         if assignment.message:
             target.print(Text("  " + _plain(assignment.message)))
         if assignment.checks:
-            target.print(_assignment_table(report, assignment))
+            target.print(Padding(_assignment_table(report, assignment), (0, 0, 0, 2)))
         target.print()
     note = views.say(report, "report_note")
     for problem in report.submission.problems:
@@ -188,4 +189,4 @@ def finish(laid_out: str, color: bool) -> str:
     lines = laid_out.splitlines()
     if color:
         return "".join(text.defuse_commands(line).rstrip() + "\n" for line in lines)
-    return "".join(text.inert(line).rstrip() + "\n" for line in lines)
+    return "".join(text.defuse_commands(text.inert(line)).rstrip() + "\n" for line in lines)
