@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 import pytest
 import torch
 
+from grader.evidence import record_curve, record_worst
 from grader.messages import say
 from grader.report import CATEGORIES, VISIBILITIES
 
@@ -216,6 +217,7 @@ def expect_close(
     try:
         torch.testing.assert_close(tensor, expected, rtol=rtol, atol=atol, equal_nan=False)
     except AssertionError:
+        record_worst(tensor, expected, *_tolerances(expected.dtype, rtol, atol))
         details = describe_difference(tensor, expected, rtol, atol)
         raise Failure(say("values_differ", call=call, details=details), hint) from None
 
@@ -348,6 +350,8 @@ def expect_converges(
     under a limit. The failure names the call, the first and last loss, and the limit.
     """
     __tracebackhide__ = True
+    if losses:
+        record_curve(say("curve_losses"), list(losses))
     if not losses:
         raise Failure(say("converge_empty", call=call), hint)
     for epoch, loss in enumerate(losses, start=1):

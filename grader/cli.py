@@ -185,7 +185,8 @@ def submit(
         reason = exc.strerror or str(exc)
         raise click.ClickException(WRITE_FAILED.format(path=exc.filename, reason=reason)) from None
     view = registry.terminal_student_view(formats, student)
-    click.echo(terminal.render(report, color=_color_enabled(), student=view), nl=False)
+    width = terminal.terminal_width(sys.stdout)
+    click.echo(terminal.render(report, _color_enabled(), view, width), nl=False)
     click.echo(f"report: {out / json_report.FILENAME}")
     for file in written:
         click.echo(f"wrote: {file}")

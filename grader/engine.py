@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from grader import integrity, preload
+from grader import integrity, messages, preload
 from grader.environment import environment
 from grader.judge import JudgeOptions, run_judge
 from grader.messages import say, set_language
@@ -69,7 +69,7 @@ def _assignment_result(
 ) -> AssignmentResult:
     return AssignmentResult(
         name=spec.name,
-        title=spec.title,
+        title=spec.title_in(messages.current_language()),
         file=spec.student_file,
         status=status,
         score=0.0,

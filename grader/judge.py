@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import torch
 
-from grader import messages
+from grader import evidence, messages
 from grader.checks import CHECK_MARKER, Failure, ProbeTimeout
 from grader.formats.text import inert
 from grader.messages import say
@@ -230,6 +230,7 @@ class JudgePlugin:
         meta = self.meta[item.nodeid]
         messages.set_assignment(self.specs[meta.assignment].folder)
         torch.manual_seed(meta.seed)
+        evidence.take_recorded()
         self.started[item.nodeid] = time.monotonic()
 
     @pytest.hookimpl(hookwrapper=True)
@@ -272,7 +273,17 @@ class JudgePlugin:
                 time.monotonic() - self.started.get(item.nodeid, time.monotonic()), 4
             ),
             "output": output,
+            **_evidence(status),
         }
+
+
+def _evidence(status: str) -> dict[str, list[dict[str, Any]]]:
+    """The curves and worst entries the check recorded; worst entries only for a failure."""
+    curves, worst = evidence.take_recorded()
+    return {
+        "curves": [c.model_dump() for c in curves],
+        "worst": [w.model_dump() for w in worst] if status == "failed" else [],
+    }
 
 
 def pytest_arguments(specs: list[AssignmentSpec], root: Path, ini: Path) -> list[str]:

@@ -6,9 +6,10 @@ Bump `SCHEMA_VERSION` on any incompatible change.
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SCHEMA_VERSION = 1
 
@@ -25,6 +26,57 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+MAX_CURVES_PER_CHECK = 4
+MAX_CURVE_POINTS = 400
+MAX_WORST_ENTRIES = 5
+NonFinite = Literal["NaN", "Infinity", "-Infinity"]
+CurvePoint = float | NonFinite | None
+
+
+def _point(value: object) -> object:
+    """A non-finite float as the string JSON can carry; anything else unchanged."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    return value
+
+
+class Curve(_Model):
+    """A trajectory a check compared (losses per epoch, a parameter per step), for a chart.
+
+    Bounded: at most `MAX_CURVE_POINTS` points per series (longer ones are thinned, always
+    keeping the first, the last and the first divergence); `x` gives each point's position.
+    """
+
+    label: str = Field(description="What is plotted, e.g. 'loss per epoch'.")
+    x_label: str = "epoch"
+    x: list[int] = Field(default_factory=list, description="Position of each point (1-based).")
+    actual: list[CurvePoint] = Field(default_factory=list, description="The student's values.")
+    expected: list[CurvePoint] = Field(
+        default_factory=list, description="The expected values at the same positions, if any."
+    )
+    diverges_at: int | None = Field(
+        None, description="The position (an entry of x) where the curves first part, if they do."
+    )
+
+    @field_validator("actual", "expected", mode="before")
+    @classmethod
+    def _non_finite_as_text(cls, value: object) -> object:
+        return [_point(v) for v in value] if isinstance(value, list) else value
+
+
+class WorstEntry(_Model):
+    """One entry of a value mismatch: where, what came back, what was expected."""
+
+    index: str = Field(description="The entry's index, e.g. '(2, 0)'.")
+    actual: CurvePoint
+    expected: CurvePoint
+
+    @field_validator("actual", "expected", mode="before")
+    @classmethod
+    def _non_finite_as_text(cls, value: object) -> object:
+        return _point(value)
+
+
 class CheckResult(_Model):
     """The verdict of one check, decided in the judge."""
 
@@ -39,6 +91,16 @@ class CheckResult(_Model):
     visibility: Visibility = "visible"
     duration_s: float = 0.0
     output: str = Field("", description="Tail of what the student code printed during the check.")
+    curves: list[Curve] = Field(
+        default_factory=list,
+        max_length=MAX_CURVES_PER_CHECK,
+        description="Trajectories the check compared, as data for charts (bounded).",
+    )
+    worst: list[WorstEntry] = Field(
+        default_factory=list,
+        max_length=MAX_WORST_ENTRIES,
+        description="For a value mismatch: the entries furthest from the expected ones.",
+    )
 
 
 class AssignmentResult(_Model):

@@ -44,6 +44,7 @@ class AssignmentSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     title: str = Field(min_length=1)
+    title_ko: str = Field("", description="The title in Korean, for --lang ko.")
     student_file: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*\.py$")
     points: float = Field(gt=0)
     timeout: float = Field(10.0, gt=0, le=600, description="Seconds per probe call.")
@@ -75,6 +76,9 @@ class AssignmentSpec(BaseModel):
             if clause.id == clause_id:
                 return clause
         raise KeyError(clause_id)
+
+    def title_in(self, lang: str) -> str:
+        return self.title_ko if lang == "ko" and self.title_ko else self.title
 
     @property
     def module_name(self) -> str:

@@ -22,15 +22,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import quote
 
 import grader
 from grader import fingerprint
 from grader.atomic import write_atomic
 from grader.batch import archives, gradebook
+from grader.batch.progress import Progress
 from grader.batch.workers import Job, Outcome
-from grader.formats import json_report, registry
+from grader.formats import charts, dashboard, json_report, registry
+from grader.formats import html as html_report
 from grader.messages import say, set_language
-from grader.progress import Progress
 from grader.report import AssignmentResult, AssignmentStatus, Environment, Report, Submission
 from grader.sandbox import protections
 from grader.spec import AssignmentSpec
@@ -58,6 +60,7 @@ DONE_LINE = (
     "{graded} graded, {reused} reused from an earlier run, {errors} with errors, in {seconds:.1f} s"
 )
 WRITTEN_LINE = "gradebook: {gradebook}\nsummary: {summary}"
+DASHBOARD_LINE = "dashboard: {path}"
 INTERRUPTED = (
     "interrupted: {done} of {total} submissions have reports; rerun the same command to finish"
 )
@@ -115,11 +118,25 @@ def available_formats() -> tuple[str, ...]:
 
 
 def write_outputs(report: Report, folder: Path, formats: tuple[str, ...]) -> None:
-    """Every requested format first, then report.json, whose presence marks the student done."""
+    """Every requested format first, then report.json, whose presence marks the student done.
+
+    The instructor-view report.html, which the class dashboard links to, is written too
+    whenever charts can be drawn (matplotlib installed)."""
     others = [name for name in formats if name != "json"]
     if others:
         registry.write(report, folder, others)
+    write_instructor_page(report, folder)
     write_atomic(folder / json_report.FILENAME, json_report.render(report))
+
+
+def write_instructor_page(report: Report, folder: Path) -> bool:
+    """The instructor's report.html for one student; False when charts cannot be drawn."""
+    try:
+        page = html_report.render(report, student=False)
+    except charts.ChartsUnavailable:
+        return False
+    write_atomic(folder / html_report.INSTRUCTOR_FILENAME, page)
+    return True
 
 
 # --------------------------------------------------------------------------- discovery
@@ -245,7 +262,7 @@ def stand_in_report(
         report.assignments.append(
             AssignmentResult(
                 name=spec.name,
-                title=spec.title,
+                title=spec.title_in(options.lang),
                 file=spec.student_file,
                 status=status,
                 score=0.0,
@@ -336,7 +353,27 @@ class Batch:
         if final:
             summary = gradebook.summary(self.specs, entries)
             write_atomic(self.out / gradebook.SUMMARY, json.dumps(summary, indent=2) + "\n")
+            self.write_dashboard(entries, summary)
         self.last_gradebook = time.monotonic()
+
+    def write_dashboard(self, entries: list[gradebook.Entry], summary: dict[str, Any]) -> None:
+        """summary.html, linking each student's instructor page (made now if it is missing,
+        e.g. for a report reused from a run before the dashboard existed)."""
+        students = []
+        for entry in entries:
+            link = ""
+            if entry.report is not None:
+                folder = self.out / entry.student
+                existing = folder / html_report.INSTRUCTOR_FILENAME
+                if existing.exists() or write_instructor_page(entry.report, folder):
+                    link = f"{quote(entry.student)}/{html_report.INSTRUCTOR_FILENAME}"
+            students.append((entry.student, entry.report, link))
+        try:
+            page = dashboard.render(self.specs, students, summary, self.options.lang)
+        except charts.ChartsUnavailable as exc:
+            self.say(str(exc))
+            return
+        write_atomic(self.out / dashboard.FILENAME, page)
 
     def run(self) -> int:
         set_language(self.options.lang)
@@ -461,6 +498,8 @@ class Batch:
                 gradebook=self.out / gradebook.GRADEBOOK, summary=self.out / gradebook.SUMMARY
             )
         )
+        if (self.out / dashboard.FILENAME).exists():
+            self.say(DASHBOARD_LINE.format(path=self.out / dashboard.FILENAME))
         return 0
 
     def _drop_empty_log(self) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from grader.atomic import write_atomic
 from grader.formats import classroom, gradescope, json_report, junit, markdown
+from grader.formats import html as html_report
 from grader.report import Report
 
 Renderer = Callable[[Report, bool], "str | bytes"]
@@ -59,6 +60,7 @@ FORMATS: dict[str, Format] = {
         ),
         Format("junit", (Output(junit.FILENAME, junit.render),), False),
         Format("markdown", (Output(markdown.FILENAME, markdown.render),), True),
+        Format("html", (Output(html_report.FILENAME, html_report.render),), True),
     )
 }
 NAMES: tuple[str, ...] = tuple(FORMATS)

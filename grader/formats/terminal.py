@@ -1,50 +1,87 @@
-"""The terminal summary: per assignment, failures first, points and a one-line reason.
+"""The terminal summary: per assignment, failures first, points and the feedback, laid out by rich.
 
-Colour only when stdout is a terminal and `NO_COLOR` is unset or empty (no-color.org). Every
-piece of text from a check is made inert first, so student text cannot move the cursor or issue
-CI workflow commands in a log.
+rich measures East Asian wide characters, so a Korean table lines up. Student text reaches
+rich only as `Text` (never markup, never emoji codes), with control characters already shown
+as escapes; after rich has laid everything out, CI workflow commands are broken up line by
+line, so no wrap can put a `::` at the start of a log line.
+
+Colour follows the conventions: `NO_COLOR` (no-color.org) turns it off, `FORCE_COLOR`
+(force-color.org) turns it on for a pipe; otherwise colour only on a real terminal. Output to a
+pipe or a CI log is plain text and is not wrapped at 80 columns.
 """
 
 from __future__ import annotations
 
-import textwrap
+import io
+import shutil
 from collections.abc import Mapping
 from typing import IO
 
-from grader.formats import text, views
-from grader.report import CheckResult, Report
+from rich.console import Console
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
 
-SYMBOLS = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⏱", "skipped": "-"}
-COLORS = {
+from grader.formats import text, views
+from grader.report import AssignmentResult, CheckResult, Report
+
+SYMBOLS = {
+    "passed": "✓",
+    "failed": "✗",
+    "error": "!",
+    "timeout": "⏱",
+    "skipped": "-",
+    "not_run": "-",
+}
+STYLES = {
     "passed": "green",
     "failed": "red",
     "error": "magenta",
     "timeout": "yellow",
     "skipped": "bright_black",
+    "not_run": "bright_black",
 }
-_ANSI = {
-    "green": "32",
-    "red": "31",
-    "magenta": "35",
-    "yellow": "33",
-    "bright_black": "90",
-    "bold": "1",
-    "cyan": "36",
-}
+HINT_STYLE = "cyan"
 REASON_WIDTH = 110
-FEEDBACK_WIDTH = 92
 FEEDBACK_LINES = 6
-INDENT = " " * 13
+# Wide enough that nothing in a log is wrapped; a real terminal uses its own width.
+PIPE_WIDTH = 4000
 
 
 def color_enabled(stream: IO[str], environ: Mapping[str, str]) -> bool:
-    """Colour for a real terminal, unless the user asked for none with NO_COLOR."""
+    """Colour for a real terminal, unless NO_COLOR says none; FORCE_COLOR asks for it anyway."""
+    if environ.get("NO_COLOR"):
+        return False
+    if environ.get("FORCE_COLOR"):
+        return True
     isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty()) and not environ.get("NO_COLOR")
+    return bool(isatty and isatty())
 
 
-def _paint(value: str, color: str, enabled: bool) -> str:
-    return f"\x1b[{_ANSI[color]}m{value}\x1b[0m" if enabled else value
+def console(stream: IO[str] | None, color: bool, width: int | None = None) -> Console:
+    """A rich console that treats every string as plain text (no markup, emoji or highlighting).
+
+    `width` None means a pipe: wide enough that rich never wraps a line."""
+    return Console(
+        file=stream or io.StringIO(),
+        force_terminal=color,
+        no_color=not color,
+        color_system="standard" if color else None,
+        width=width or PIPE_WIDTH,
+        markup=False,
+        emoji=False,
+        highlight=False,
+        soft_wrap=width is None,
+        legacy_windows=False,
+    )
+
+
+def terminal_width(stream: IO[str]) -> int | None:
+    """The terminal's width when `stream` is one, else None (a pipe: no wrapping)."""
+    isatty = getattr(stream, "isatty", None)
+    if isatty and isatty():
+        return shutil.get_terminal_size((100, 24)).columns
+    return None
 
 
 def one_line(value: str, width: int = REASON_WIDTH) -> str:
@@ -52,61 +89,61 @@ def one_line(value: str, width: int = REASON_WIDTH) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
-def wrapped(value: str, width: int = FEEDBACK_WIDTH, most: int = FEEDBACK_LINES) -> list[str]:
-    """Feedback wrapped to the terminal rather than cut: a student needs the whole sentence.
-
-    Wrapping can start a new line anywhere, so every `::` is broken up after wrapping: no line
-    of a CI log can become a workflow command, wherever the wrap falls."""
-    lines = textwrap.wrap(" ".join(text.visible_controls(value).split()), width) or [""]
-    if len(lines) > most:
-        lines = [*lines[: most - 1], lines[most - 1][: width - 1] + "…"]
-    return [text.inert(line).replace("::", ":\u200b:") for line in lines]
+def _plain(value: str) -> str:
+    """Student text with controls shown as escapes and white space folded, ready for rich."""
+    return " ".join(text.visible_controls(value).split())
 
 
-def _check_lines(
-    report: Report, check: CheckResult, color: bool, shown: set[tuple[str, str]]
-) -> list[str]:
-    """A check's line and its feedback; feedback already shown in this assignment (an import
-    error fails every check the same way) is referred to, not repeated."""
-    symbol = _paint(SYMBOLS[check.status], COLORS[check.status], color)
-    points = views.points(check.score, check.max_score).rjust(7)
-    lines = [f"  {symbol} {points}  {one_line(check.name)}"]
-    if check.status != "passed" and check.message:
-        if (check.message, check.hint) in shown:
-            same = views.say(report, "report_same_as_above")
-            return [*lines, INDENT + _paint(same, COLORS[check.status], color)]
-        shown.add((check.message, check.hint))
-        for line in wrapped(check.message):
-            lines.append(INDENT + _paint(line, COLORS[check.status], color))
-        if check.hint:
-            hint = f"{views.say(report, 'report_hint').lower()}: {check.hint}"
-            for line in wrapped(hint):
-                lines.append(INDENT + _paint(line, "cyan", color))
-    return lines
+def _feedback(report: Report, check: CheckResult, shown: set[tuple[str, str]]) -> Text | None:
+    """A check's message and hint; a reason already shown in this assignment (an import error
+    fails every check the same way) is referred to, not repeated."""
+    if check.status == "passed" or not check.message:
+        return None
+    style = STYLES.get(check.status, "")
+    if (check.message, check.hint) in shown:
+        return Text(views.say(report, "report_same_as_above"), style=style)
+    shown.add((check.message, check.hint))
+    feedback = Text(_plain(check.message), style=style)
+    if check.hint:
+        label = views.say(report, "report_hint")
+        feedback.append("\n")
+        feedback.append(f"{label}: {_plain(check.hint)}", style=HINT_STYLE)
+    return feedback
 
 
-def render(report: Report, color: bool = False, student: bool = False) -> str:
-    """The summary of `report`, in the student view when `student`."""
-    report = views.for_reader(report, student)
-    lines: list[str] = []
-    for assignment in report.assignments:
-        header = (
-            f"{assignment.name} ({assignment.file})  "
-            f"{views.points(assignment.score, assignment.max_score)}"
+def _assignment_table(report: Report, assignment: AssignmentResult) -> Table:
+    table = Table.grid(padding=(0, 1))
+    table.add_column(width=1, no_wrap=True)
+    table.add_column(justify="right", no_wrap=True)
+    table.add_column(ratio=1, overflow="fold")
+    shown: set[tuple[str, str]] = set()
+    for check in sorted(assignment.checks, key=lambda c: c.status == "passed"):
+        style = STYLES.get(check.status, "")
+        name = Text(_plain(check.name))
+        feedback = _feedback(report, check, shown)
+        if feedback is not None:
+            name.append("\n")
+            name.append_text(feedback)
+        table.add_row(
+            Text(SYMBOLS.get(check.status, "?"), style=style),
+            Text(views.points(check.score, check.max_score)),
+            name,
         )
-        if assignment.status != "graded":
-            header += f"  [{views.say(report, f'status_{assignment.status}')}]"
-        lines.append(_paint(header, "bold", color))
-        if assignment.message:
-            lines.append("  " + one_line(assignment.message))
-        shown: set[tuple[str, str]] = set()
-        for check in sorted(assignment.checks, key=lambda c: c.status == "passed"):
-            lines.extend(_check_lines(report, check, color, shown))
-        lines.append("")
-    for problem in report.submission.problems:
-        lines.append("note: " + one_line(problem))
-    if report.integrity:
-        lines.append(views.say(report, "report_integrity", count=len(report.integrity)))
+    return table
+
+
+def _header(report: Report, assignment: AssignmentResult) -> Text:
+    header = Text(style="bold")
+    header.append(f"{assignment.name} ({_plain(assignment.file)})  ")
+    header.append(views.points(assignment.score, assignment.max_score))
+    if assignment.title:
+        header.append(f"  {_plain(assignment.title)}", style="")
+    if assignment.status != "graded":
+        header.append(f"  [{views.say(report, f'status_{assignment.status}')}]")
+    return header
+
+
+def _total(report: Report) -> Text:
     checks = [c for a in report.assignments for c in a.checks]
     passed = sum(c.status == "passed" for c in checks)
     total = views.say(report, "report_total", points=views.points(report.score, report.max_score))
@@ -115,6 +152,41 @@ def render(report: Report, color: bool = False, student: bool = False) -> str:
     total += "  " + views.say(report, "terminal_counts", passed=passed, failed=len(checks) - passed)
     if not report.complete:
         total += f"  ({views.say(report, 'report_incomplete')})"
-    rule = "─" * min(len(total), 60)
-    lines.extend([rule, _paint(total, "bold", color)])
-    return "\n".join(lines) + "\n"
+    return Text(total, style="bold")
+
+
+def print_report(target: Console, report: Report) -> None:
+    """Lay the summary of `report` (already in its reader's view) out on `target`."""
+    for assignment in report.assignments:
+        target.print(_header(report, assignment))
+        if assignment.message:
+            target.print(Text("  " + _plain(assignment.message)))
+        if assignment.checks:
+            target.print(Padding(_assignment_table(report, assignment), (0, 0, 0, 2)))
+        target.print()
+    note = views.say(report, "report_note")
+    for problem in report.submission.problems:
+        target.print(Text(f"{note}: {_plain(problem)}"))
+    if report.integrity:
+        target.print(Text(views.say(report, "report_integrity", count=len(report.integrity))))
+    total = _total(report)
+    target.print(Text("─" * min(total.cell_len, 60)))
+    target.print(total)
+
+
+def render(
+    report: Report, color: bool = False, student: bool = False, width: int | None = None
+) -> str:
+    """The summary of `report`, in the student view when `student`; `width` None for a pipe."""
+    report = views.for_reader(report, student)
+    buffer = io.StringIO()
+    print_report(console(buffer, color, width), report)
+    return finish(buffer.getvalue(), color)
+
+
+def finish(laid_out: str, color: bool) -> str:
+    """What rich laid out, made safe for a terminal or a CI log, line by line, after layout."""
+    lines = laid_out.splitlines()
+    if color:
+        return "".join(text.defuse_commands(line).rstrip() + "\n" for line in lines)
+    return "".join(text.defuse_commands(text.inert(line)).rstrip() + "\n" for line in lines)

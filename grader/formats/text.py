@@ -13,6 +13,7 @@ import re
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _WORKFLOW_COMMAND = re.compile(r"^(\s*)(::|##\[)", re.MULTILINE)
+_ANY_COMMAND = re.compile(r"::|##\[")
 _MD_ALWAYS = re.compile(r"([\\`*_\[\]|~$])")
 _MD_LINE_START = re.compile(r"^(\s*)([#+=-]|\d+(?=[.)]))")
 _BACKTICK_RUN = re.compile(r"`+")
@@ -26,6 +27,12 @@ def _hex(match: re.Match[str]) -> str:
 def visible_controls(text: str) -> str:
     """Control characters (not tab, newline) and lone surrogates as visible `\\xNN` escapes."""
     return _CONTROL.sub(_hex, text.replace("\r\n", "\n"))
+
+
+def defuse_commands(text: str) -> str:
+    """No CI workflow command (`::name::`, `##[name]`) can start a line of `text`, wherever a
+    later wrap falls: every `::` and `##[` is broken up, not only those at a line start."""
+    return _ANY_COMMAND.sub(lambda m: m.group()[0] + "\u200b" + m.group()[1:], text)
 
 
 def inert(text: str) -> str:

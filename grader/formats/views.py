@@ -42,6 +42,8 @@ def redact(check: CheckResult, number: int, assignment: str, lang: str) -> Check
             else messages.template("hidden_check_feedback", lang=lang),
             "hint": "",
             "output": "",
+            "curves": [],
+            "worst": [],
         }
     )
 

@@ -21,6 +21,7 @@ from grader.checks import (
     hints,
     seeded_randn,
 )
+from grader.evidence import record_curve
 from grader.messages import say
 
 SHAPES = [(3, 2), (2,), (4,)]
@@ -308,6 +309,7 @@ def test_training_follows_torch_sgd(probe):
     lr, momentum, epochs = 0.05, 0.9, 20
     losses, call, hint, (state, inputs, targets) = _observe_training(probe, lr, momentum, epochs)
     expected = training_losses(state, inputs, targets, lr, momentum, epochs)
+    record_curve(say("curve_losses"), losses, expected)
     if _same_losses(losses, expected):
         return
     for epoch, (got, want) in enumerate(zip(losses, expected, strict=True), start=1):

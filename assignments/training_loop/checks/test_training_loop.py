@@ -7,6 +7,7 @@ from typing import Any
 import torch
 
 from grader.checks import Failure, check, hints, seeded_randn
+from grader.evidence import record_curve
 from grader.messages import say
 
 STEPS = ("zero_grad", "forward", "criterion", "backward", "step")
@@ -168,6 +169,7 @@ def _expect_canonical(probe, optimizer: dict[str, Any], epochs: int = 6) -> None
     expected_losses, expected_state = reference_loop(
         state, inputs, labels, "MSELoss", optimizer, epochs
     )
+    record_curve(say("curve_losses"), observed["values"], expected_losses, rtol=1e-4, atol=1e-5)
     if not _same_losses(observed["values"], expected_losses):
         raise Failure(
             say(

@@ -12,7 +12,10 @@ PLANTED = "torchgrade_hostile_fixture"
 
 
 def _targets():
-    home = pwd.getpwuid(os.getuid()).pw_dir
+    try:
+        home = pwd.getpwuid(os.getuid()).pw_dir
+    except KeyError:  # the sandbox may hide /etc/passwd
+        home = os.path.expanduser("~")
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     folders = {os.path.join(home, ".local", "lib", version, "site-packages")}
     folders.update(site.getsitepackages())
