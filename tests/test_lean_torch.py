@@ -42,6 +42,18 @@ SCENARIO = textwrap.dedent(
         out[name] = [bits(p) for p in model.parameters()]
         out[name + "_state"] = [bits(t) for s in optimizer.state_dict()["state"].values()
                                 for t in s.values() if torch.is_tensor(t)]
+    w = torch.randn(3, 2, requires_grad=True)
+    y = torch.randn(4, 3) @ w
+    y.backward(torch.randn(4, 2))
+    out["backward_gradient"] = bits(w.grad)
+    y = torch.randn(4, 3) @ w
+    (g,) = torch.autograd.grad((y * y).sum(0), [w], grad_outputs=torch.ones(2))
+    out["autograd_grad"] = bits(g)
+    try:
+        y.detach().requires_grad_().backward(torch.ones(3))
+        out["shape_mismatch"] = "no error"
+    except RuntimeError as exc:
+        out["shape_mismatch"] = str(exc)
     verdicts = []
     for a, b, kw in (
         (torch.ones(3), torch.ones(3) + 1e-7, {}),
@@ -68,7 +80,7 @@ FEATURES = textwrap.dedent(
     import json, sys, types
     import torch
     from grader.sandbox import lean_torch
-    assert lean_torch.ensure()["dynamo"] == "deferred"
+    assert set(lean_torch.ensure().values()) == {"deferred"}
     model = torch.nn.Linear(2, 1)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     optimizer.zero_grad()
@@ -80,6 +92,8 @@ FEATURES = textwrap.dedent(
     after_walk = type(sys.modules["torch._dynamo"]).__name__
     compiled = torch.compile(lambda x: x * 2 + 1, backend="eager")
     value = compiled(torch.ones(2)).tolist()
+    from torch.fx.experimental.symbolic_shapes import ShapeEnv
+    shapes = sys.modules["torch.fx.experimental.symbolic_shapes"]
     import torch._dynamo.config as config
     real = sys.modules["torch._dynamo"]
     zero_grad = torch.optim.Optimizer.zero_grad.__wrapped__
@@ -93,7 +107,8 @@ FEATURES = textwrap.dedent(
         "torch_attr_is_real": torch._dynamo is real,
         "config_once": config is real.config and sys.modules["torch._dynamo.config"] is config,
         "redisabled": getattr(zero_grad, "__dynamo_disable") is not zero_grad,
-        "status": lean_torch.ensure()["dynamo"],
+        "status": lean_torch.ensure(),
+        "shapes_real": type(shapes) is types.ModuleType and shapes.ShapeEnv is ShapeEnv,
     }))
     """
 )
@@ -114,12 +129,20 @@ def both() -> tuple[dict, dict]:
 
 def test_deferral_is_in_force_on_this_torch(both: tuple[dict, dict]) -> None:
     lean, plain = both
-    assert lean["status"] == {"dynamo": "deferred", "dtensor_unwrap": "deferred"}
+    assert set(lean["status"]) == {
+        "torch._dynamo",
+        "torch.fx.experimental.symbolic_shapes",
+        "torch.distributed.tensor",
+    }
+    assert set(lean["status"].values()) == {"deferred"}
     assert not lean["sympy_loaded"] and not lean["dtensor_loaded"]
     assert plain["sympy_loaded"], "without the deferral the first optimizer loads sympy"
 
 
-@pytest.mark.parametrize("key", ["sgd", "sgd_state", "adam", "adam_state", "assert_close"])
+KEYS = ["sgd", "sgd_state", "adam", "adam_state", "backward_gradient", "autograd_grad"]
+
+
+@pytest.mark.parametrize("key", [*KEYS, "shape_mismatch", "assert_close"])
 def test_same_numbers_with_and_without(both: tuple[dict, dict], key: str) -> None:
     lean, plain = both
     assert lean[key] and lean[key] == plain[key]
@@ -133,11 +156,13 @@ def test_assert_close_verdicts_are_real(both: tuple[dict, dict]) -> None:
 
 def test_compile_and_other_dynamo_use_reach_the_real_module() -> None:
     seen = _run(FEATURES)
-    assert seen["before"] == "_Dynamo" and seen["after_walk"] == "_Dynamo"
+    assert seen["before"] == "_Deferred" and seen["after_walk"] == "_Deferred"
     assert seen["compiled"] == [3.0, 3.0]
     assert seen["real_is_module"] and seen["torch_attr_is_real"] and seen["config_once"]
     assert seen["redisabled"], "functions disabled by the stand-in are disabled by dynamo now"
-    assert seen["status"] == "loaded on demand"
+    assert seen["shapes_real"]
+    assert seen["status"]["torch._dynamo"] == "loaded on demand"
+    assert seen["status"]["torch.fx.experimental.symbolic_shapes"] == "loaded on demand"
 
 
 def test_unverified_torch_pays_the_imports() -> None:
@@ -147,5 +172,5 @@ def test_unverified_torch_pays_the_imports() -> None:
         "import sys; print(json.dumps([s, type(sys.modules.get('torch._dynamo')).__name__]))"
     )
     status, kind = _run(script)
-    assert "9.9.9" in status["dynamo"] and "9.9.9" in status["dtensor_unwrap"]
+    assert len(status) == 3 and all("9.9.9" in reason for reason in status.values())
     assert kind == "NoneType"
