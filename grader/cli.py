@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from grader import __version__
+from grader import __version__, capacity
 from grader.atomic import write_atomic
 from grader.batch import runner as batch_run
 from grader.formats import json_report, registry, terminal
@@ -38,6 +38,10 @@ HELP_STUDENT = (
 HELP_MUTANTS = "Also grade every mutant in assignments/<name>/mutants/ (the default)."
 HELP_FULL = "Regrade every assignment for every mutant, not only the mutant's own."
 HELP_JOBS = "Gradings to run at once (default: the number of CPUs, at most 8)."
+HELP_SUBMIT_JOBS = (
+    "Exercises to grade at once, each in its own sandbox and judge (default: the CPUs this "
+    "process may use, as memory allows). --jobs 1 grades one after another."
+)
 UNKNOWN_ASSIGNMENT = "unknown assignment {names}; known: {known}"
 WRITE_FAILED = "could not write {path}: {reason}"
 OUT_UNUSABLE = "--out {path}: cannot write reports there ({reason})"
@@ -149,6 +153,7 @@ def main() -> None:
 )
 @click.option("--student/--instructor", "student", default=None, help=HELP_STUDENT)
 @memory_option
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help=HELP_SUBMIT_JOBS)
 def submit(
     path: Path,
     assignments: tuple[str, ...],
@@ -159,12 +164,14 @@ def submit(
     formats: tuple[str, ...],
     student: bool | None,
     memory_limit: int | None,
+    jobs: int | None,
 ) -> None:
     """Grade the submission folder PATH and write OUT/report.json (plus any --format)."""
     from grader.engine import GradeOptions, grade
 
     specs = _specs(assignments)
     options = GradeOptions.build(timeout, seed, lang, memory_limit)
+    options.jobs = capacity.grading_jobs(len(specs), options.limits.memory_bytes, jobs)
     latest: list[Report] = []
     write = _writer(usable_out(out))
 
@@ -244,7 +251,7 @@ def batch_command(
     options = batch_run.BatchOptions(
         root=root.resolve(),
         out=usable_out(out).resolve(),
-        jobs=jobs or os.cpu_count() or 1,
+        jobs=jobs or capacity.usable_cpus(),
         assignments=assignments,
         timeout=timeout,
         seed=seed,
