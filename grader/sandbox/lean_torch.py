@@ -95,7 +95,7 @@ class _Deferred(types.ModuleType):
         vars(self)[_REAL] = None
 
     def __getattr__(self, name: str) -> Any:
-        if name == "__path__" and self.__spec__.submodule_search_locations is None:
+        if name == "__path__" and vars(self)["__spec__"].submodule_search_locations is None:
             raise AttributeError(name)  # a plain module, like the real one: not a package
         return getattr(self.materialise(), name)
 
@@ -111,7 +111,7 @@ class _Deferred(types.ModuleType):
             real: types.ModuleType | None = vars(self)[_REAL]
             if real is not None:
                 return real
-            name = self.__spec__.name
+            name = self.__name__
             parent_name, _, child = name.rpartition(".")
             parent = sys.modules[parent_name]
             if sys.modules.get(name) is self:
