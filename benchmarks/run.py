@@ -256,9 +256,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="runs of each small measure")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the results")
     parser.add_argument("--no-large", action="store_true", help="skip the batch over 200")
+    parser.add_argument("--class", dest="class_size", type=int, default=None, help="class size")
+    parser.add_argument(
+        "--marginal",
+        type=int,
+        nargs=2,
+        default=(10, 50),
+        metavar=("FROM", "TO"),
+        help="the two batch sizes of correct copies the marginal slope is taken between",
+    )
     args = parser.parse_args()
     repeats = 2 if args.quick else args.repeats
     small, large = (20, 40) if args.quick else (40, 200)
+    small = args.class_size or small
+    low, high = args.marginal
     jobs = 2
     load_before = load()
     measures: dict[str, Measure] = {}
@@ -299,8 +310,8 @@ def main() -> None:
 
         kinds_small = make_class(scratch / "small", small)
         kinds_large = make_class(scratch / "large", large) if not args.no_large else {}
-        make_class(scratch / "correct10", 10, correct_only=True)
-        make_class(scratch / "correct50", 50, correct_only=True)
+        make_class(scratch / f"correct{low}", low, correct_only=True)
+        make_class(scratch / f"correct{high}", high, correct_only=True)
 
         batch_small = measures["batch_small"] = Measure("batch_small")
         peak: TreeMemory | None = None
@@ -314,7 +325,7 @@ def main() -> None:
             batch_large.samples.append(batch_run(scratch / "large", scratch / "out-large", jobs)[0])
             print(f"batch {large}: wall {batch_large.wall:.2f} s", flush=True)
         marginal = {}
-        for count in (10, 50):
+        for count in (low, high):
             runs = [
                 batch_run(scratch / f"correct{count}", scratch / f"out-c{count}", jobs)[0]
                 for _ in range(1 if args.quick else 2)
@@ -348,8 +359,9 @@ def main() -> None:
             large=large,
             kinds_small=kinds_small,
             kinds_large=kinds_large,
-            marginal_core_seconds=(marginal[50].wall - marginal[10].wall) / 40 * jobs,
-            marginal_cpu=(marginal[50].cpu - marginal[10].cpu) / 40,
+            marginal_core_seconds=(marginal[high].wall - marginal[low].wall) / (high - low) * jobs,
+            marginal_cpu=(marginal[high].cpu - marginal[low].cpu) / (high - low),
+            marginal_range=(low, high),
             peak=peak,
             jobs=jobs,
             repeats=repeats,
@@ -377,6 +389,7 @@ class Results:
     kinds_large: dict[str, int]
     marginal_core_seconds: float
     marginal_cpu: float
+    marginal_range: tuple[int, int]
     peak: TreeMemory
     jobs: int
     repeats: int
@@ -470,7 +483,8 @@ def write_results(out: Path, r: Results) -> None:
             if r.batch_large.samples
             else "."
         ),
-        "- Marginal cost of a correct submission (slope between batches of 10 and 50 correct "
+        "- Marginal cost of a correct submission (slope between batches of "
+        f"{r.marginal_range[0]} and {r.marginal_range[1]} correct "
         f"copies): {r.marginal_core_seconds / jobs:.3f} s wall with {jobs} jobs, i.e. "
         f"{r.marginal_core_seconds:.3f} core-seconds; {r.marginal_cpu:.3f} CPU-seconds by rusage.",
         f"- Naive baseline for the {small}: about {r.naive.wall * small:.0f} s (median × {small}); "
