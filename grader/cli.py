@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from grader import __version__
+from grader import __version__, capacity
 from grader.atomic import write_atomic
 from grader.batch import runner as batch_run
 from grader.formats import json_report, registry, terminal
@@ -38,6 +38,11 @@ HELP_STUDENT = (
 HELP_MUTANTS = "Also grade every mutant in assignments/<name>/mutants/ (the default)."
 HELP_FULL = "Regrade every assignment for every mutant, not only the mutant's own."
 HELP_JOBS = "Gradings to run at once (default: the number of CPUs, at most 8)."
+HELP_WATCH_STUDENT = "Show what a student sees (the default), or everything (--instructor)."
+HELP_SUBMIT_JOBS = (
+    "Exercises to grade at once, each in its own sandbox and judge (default: the CPUs this "
+    "process may use, as memory allows). --jobs 1 grades one after another."
+)
 UNKNOWN_ASSIGNMENT = "unknown assignment {names}; known: {known}"
 WRITE_FAILED = "could not write {path}: {reason}"
 OUT_UNUSABLE = "--out {path}: cannot write reports there ({reason})"
@@ -149,6 +154,7 @@ def main() -> None:
 )
 @click.option("--student/--instructor", "student", default=None, help=HELP_STUDENT)
 @memory_option
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help=HELP_SUBMIT_JOBS)
 def submit(
     path: Path,
     assignments: tuple[str, ...],
@@ -159,12 +165,14 @@ def submit(
     formats: tuple[str, ...],
     student: bool | None,
     memory_limit: int | None,
+    jobs: int | None,
 ) -> None:
     """Grade the submission folder PATH and write OUT/report.json (plus any --format)."""
     from grader.engine import GradeOptions, grade
 
     specs = _specs(assignments)
     options = GradeOptions.build(timeout, seed, lang, memory_limit)
+    options.jobs = capacity.grading_jobs(len(specs), options.limits.memory_bytes, jobs)
     latest: list[Report] = []
     write = _writer(usable_out(out))
 
@@ -245,7 +253,7 @@ def batch_command(
     options = batch_run.BatchOptions(
         root=root.resolve(),
         out=usable_out(out).resolve(),
-        jobs=jobs or os.cpu_count() or 1,
+        jobs=jobs or capacity.usable_cpus(),
         assignments=assignments,
         timeout=timeout,
         seed=seed,
@@ -264,6 +272,69 @@ def batch_command(
     except batch_run.BatchWorkerFailed as exc:
         raise click.ClickException(str(exc)) from None
     sys.exit(code)
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@assignment_option
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_OUT,
+    show_default=True,
+    help=HELP_OUT,
+)
+@timeout_option
+@seed_option
+@lang_option
+@click.option("--student/--instructor", "student", default=True, help=HELP_WATCH_STUDENT)
+@memory_option
+def watch(
+    path: Path,
+    assignments: tuple[str, ...],
+    out: Path,
+    timeout: float | None,
+    seed: int,
+    lang: str,
+    student: bool,
+    memory_limit: int | None,
+) -> None:
+    """Grade PATH, then regrade each exercise whose file changes, until Ctrl-C."""
+    from grader import watch as watching
+    from grader.formats import views
+    from grader.messages import say, set_language
+
+    set_language(lang)
+    specs = _specs(assignments)
+    options = {"timeout": timeout, "seed": seed, "lang": lang, "memory_limit": memory_limit}
+    watcher = watching.Watcher(path.resolve(), specs, usable_out(out), options)
+    color = _color_enabled()
+
+    def show_first(report: Report) -> None:
+        click.echo(terminal.render(report, color=color, student=student), nl=False)
+        click.echo(say("watch_ready", path=path))
+
+    def show_regrade(
+        files: list[str], report: Report, changes: watching.Changes, seconds: float
+    ) -> None:
+        names = ", ".join(s.name for s in watching.affected(specs, set(files)))
+        score = views.points(report.score, report.max_score)
+        shown = ", ".join(files[:5]) + (" ..." if len(files) > 5 else "")
+        click.echo(
+            say("watch_changed", files=shown, names=names, seconds=f"{seconds:.2f}", score=score)
+        )
+        for name in changes.newly_passing:
+            click.echo(say("watch_newly_passing", name=name))
+        for name, message in changes.newly_failing:
+            click.echo(say("watch_newly_failing", name=name, message=message))
+        if not changes.newly_passing and not changes.newly_failing:
+            click.echo(say("watch_no_change"))
+
+    def show_failure(reason: str) -> None:
+        click.echo(say("watch_failed", reason=reason), err=True)
+
+    watching.run(watcher, show_first, show_regrade, show_failure, student)
+    click.echo(say("watch_stopped", path=out / json_report.FILENAME))
 
 
 @main.command()

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from grader import integrity, messages, preload
+from grader import integrity, messages, parallel, preload
 from grader.environment import environment
 from grader.judge import JudgeOptions, run_judge
 from grader.messages import say, set_language
@@ -48,6 +48,7 @@ class GradeOptions:
     seed: int = 0
     lang: str = "en"
     limits: Limits = field(default_factory=Limits)
+    jobs: int = 1  # exercises graded at once; 1 in batch workers, which are the parallel level
 
     @classmethod
     def build(
@@ -56,9 +57,10 @@ class GradeOptions:
         seed: int = 0,
         lang: str = "en",
         memory_limit_mib: int | None = None,
+        jobs: int = 1,
     ) -> GradeOptions:
         """Options from plain values, as the CLI flags and batch jobs carry them."""
-        options = cls(timeout=timeout, seed=seed, lang=lang)
+        options = cls(timeout=timeout, seed=seed, lang=lang, jobs=jobs)
         if memory_limit_mib is not None:
             options.limits = Limits(memory_bytes=memory_limit_mib << 20)
         return options
@@ -275,7 +277,15 @@ def grade(
         if present:
             prepare_torch()
             preload.warm()
-            _run_judge(present, staged, options, report, on_update)
+            if options.jobs > 1 and len(present) > 1:
+
+                def grade_group(specs: list[AssignmentSpec], own: Report, update: Any) -> None:
+                    _run_judge(specs, staged, options, own, update)
+
+                groups = parallel.split(present, options.jobs)
+                parallel.run_groups(groups, report, grade_group, on_update)
+            else:
+                _run_judge(present, staged, options, report, on_update)
     report.recompute()
     report.complete = True
     report.duration_s = round(time.monotonic() - started, 3)

@@ -9,7 +9,7 @@ import torch
 import grader
 from grader import fingerprint
 from grader.report import Environment
-from grader.sandbox import protections
+from grader.sandbox import lean_torch, protections
 
 
 def environment() -> Environment:
@@ -20,4 +20,5 @@ def environment() -> Environment:
         platform=platform.platform(),
         protections=protections.active(),
         checks_hash=fingerprint.checks_hash(),
+        lazy_imports=lean_torch.ensure(),
     )

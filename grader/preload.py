@@ -1,9 +1,10 @@
 """Warming a grading process once, so that every process forked from it inherits the work.
 
 torch's first optimizer and first `assert_close` import about 830 modules (`torch._dynamo`,
-sympy): as much CPU as `import torch` itself. `grade submit` pays that once, in the parent,
-before it forks the sandbox and the judge; a batch worker pays it once for all the submissions
-it grades.
+sympy): as much CPU as `import torch` itself. `grader.sandbox.lean_torch` defers them where
+torch's code is as verified; what is left (or, elsewhere, those imports) `grade submit` pays
+once, in the parent, before it forks the sandbox and the judge; a batch worker pays it once
+for all the submissions it grades.
 
 Everything warmed here is library code: torch, pytest, the grader's own modules. No check
 module, no expected value and no student code is ever loaded in a warmed process, so the
@@ -38,6 +39,9 @@ def prepare_torch() -> None:
     """One thread, before any fork: forked children must not inherit an OpenMP pool."""
     import torch
 
+    from grader.sandbox import lean_torch
+
+    lean_torch.ensure()
     torch.set_num_threads(1)
     with contextlib.suppress(RuntimeError):
         torch.set_num_interop_threads(1)

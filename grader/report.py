@@ -150,6 +150,10 @@ class Environment(_Model):
     checks_hash: str = Field(
         "", description="sha256 over the assignments folder (specs, probes, checks, messages)."
     )
+    lazy_imports: dict[str, str] = Field(
+        default_factory=dict,
+        description="torch imports eager grading defers ('deferred'), or why they are paid.",
+    )
 
 
 class Report(_Model):

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import torch
 
-from grader.sandbox import linux, protections, torch_cache, wire
+from grader.sandbox import lean_torch, linux, protections, torch_cache, wire
 from grader.sandbox.limits import Limits
 from grader.sandbox.probing import PROBE_MARK
 from grader.spec import AssignmentSpec
@@ -103,6 +103,7 @@ def load_probes(spec: AssignmentSpec) -> ModuleType:
 
 def warm_up() -> None:
     """Pay torch's first-use costs once, in the zygote, instead of in every child."""
+    lean_torch.ensure()
     model = torch.nn.Linear(3, 2)
     for optimizer in (
         torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
