@@ -25,7 +25,7 @@ from grader import messages
 from grader.checks import CHECK_MARKER, Failure, ProbeTimeout
 from grader.formats.text import inert
 from grader.messages import say
-from grader.sandbox import wire
+from grader.sandbox import sockets, wire
 from grader.sandbox.zygote import ProbeOutcome, Sandbox
 from grader.spec import AssignmentSpec
 
@@ -136,6 +136,17 @@ class ProbeCaller:
         return self._observation(outcome, call)
 
     def _observation(self, outcome: ProbeOutcome, call: str) -> Any:
+        __tracebackhide__ = True
+        try:
+            return self._decide(outcome, call)
+        except Failure as failure:
+            error = outcome.value.get("error") if isinstance(outcome.value, dict) else None
+            denied = isinstance(error, dict) and error.get("sandbox_denied") is True
+            if denied or sockets.SOCKETS_DENIED in outcome.notices:
+                failure.help = say("no_worker_processes")
+            raise
+
+    def _decide(self, outcome: ProbeOutcome, call: str) -> Any:
         __tracebackhide__ = True
         if outcome.status == "timeout":
             raise ProbeTimeout(

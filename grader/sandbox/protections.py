@@ -72,6 +72,7 @@ LAYERS = (
     "landlock",
     "landlock_network",
     "landlock_signals",
+    "landlock_unix_sockets",
     "seccomp",
     "privilege_drop",
     "capabilities_dropped",
@@ -486,16 +487,16 @@ def _child_layers_body(abi: int, root: bool) -> Callable[[int, Path], None]:
 
 
 def _try_landlock(scratch: Path, abi: int, parent: int) -> dict[str, str]:
+    layers = ("landlock", "landlock_network", "landlock_signals", "landlock_unix_sockets")
     if abi <= 0:
-        reason = _off("the kernel has no Landlock, or it is disabled")
-        return {"landlock": reason, "landlock_network": reason, "landlock_signals": reason}
+        return dict.fromkeys(layers, _off("the kernel has no Landlock, or it is disabled"))
     import grader
 
+    listener = _unix_listener(scratch) if abi >= landlock.RESOLVE_UNIX_ABI else None
     try:
         ruleset_for(scratch, abi).enforce()
     except OSError as exc:
-        reason = _off(f"could not enforce a ruleset: {_reason(exc)}")
-        return {"landlock": reason, "landlock_network": reason, "landlock_signals": reason}
+        return dict.fromkeys(layers, _off(f"could not enforce a ruleset: {_reason(exc)}"))
     hidden = _expect_denied(lambda: Path(grader.__file__).read_bytes())
     try:
         Path(os.__file__).read_bytes()
@@ -515,7 +516,30 @@ def _try_landlock(scratch: Path, abi: int, parent: int) -> dict[str, str]:
     else:
         denied = _expect_denied(lambda: os.kill(parent, 0))
         result["landlock_signals"] = "on" if denied else _off("a signal to the parent got out")
+    result["landlock_unix_sockets"] = _try_resolve_unix(listener, abi)
     return result
+
+
+def _unix_listener(scratch: Path) -> socket.socket | None:
+    """A pathname socket made before the ruleset, as a host service's socket would be."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        server.bind(str(scratch / "listener.sock"))
+        server.listen(1)
+    except OSError:
+        server.close()
+        return None
+    return server
+
+
+def _try_resolve_unix(listener: socket.socket | None, abi: int) -> str:
+    if abi < landlock.RESOLVE_UNIX_ABI:
+        return _off(f"needs Landlock ABI {landlock.RESOLVE_UNIX_ABI}, the kernel has {abi}")
+    if listener is None:
+        return _off("no socket to try it on")
+    with listener, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        denied = _expect_denied(lambda: client.connect(listener.getsockname()))
+    return "on" if denied else _off("a connect to a pathname socket got out")
 
 
 def _try_seccomp(parent: int) -> dict[str, str]:
@@ -526,8 +550,16 @@ def _try_seccomp(parent: int) -> dict[str, str]:
     except (OSError, AttributeError) as exc:
         return {"seccomp": _off(_reason(exc))}
     blocked = _expect_denied(lambda: socket.socket(socket.AF_INET6, socket.SOCK_DGRAM))
+    no_unix = _expect_denied(lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
     shielded = _expect_denied(lambda: os.kill(parent, 0))
-    return {"seccomp": "on" if blocked and shielded else _off("the filter did not behave")}
+    try:
+        for end in socket.socketpair():
+            end.close()
+        paired = True
+    except OSError:
+        paired = False
+    behaved = blocked and no_unix and shielded and paired
+    return {"seccomp": "on" if behaved else _off("the filter did not behave")}
 
 
 def _try_capability_drop(root: bool) -> dict[str, str]:
@@ -596,7 +628,7 @@ def _settle(status: dict[str, str], off: set[str], root: bool) -> dict[str, str]
             if settled[layer] == "on":
                 settled[layer] = _off("needs no_new_privs")
     if settled["landlock"] != "on":
-        for layer in ("landlock_network", "landlock_signals"):
+        for layer in ("landlock_network", "landlock_signals", "landlock_unix_sockets"):
             if settled[layer] == "on":
                 settled[layer] = _off("needs landlock")
     return settled

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import torch
 
-from grader.sandbox import linux, protections, torch_cache, wire
+from grader.sandbox import linux, protections, sockets, torch_cache, wire
 from grader.sandbox.limits import Limits
 from grader.sandbox.probing import PROBE_MARK
 from grader.spec import AssignmentSpec
@@ -62,6 +62,7 @@ class ProbeOutcome:
     output_bytes: int = 0
     duration_s: float = 0.0
     sandbox_lost: bool = False
+    notices: list[str] = field(default_factory=list)
     value: Any = None
 
 
@@ -153,6 +154,7 @@ def _describe_exception(exc: BaseException, where: str, scratch: str) -> dict[st
         "memory": memory,
         "frames": _student_frames(exc.__traceback__, scratch),
         "raised_by_student": bool(innermost) and innermost[0].filename.startswith(scratch + os.sep),
+        "sandbox_denied": sockets.denied_by_sandbox(exc),
     }
 
 
@@ -202,6 +204,7 @@ def _child_main(
     baseline_data: int,
     plan: protections.Plan,
     protected_pids: tuple[int, ...],
+    notice_w: int = -1,
 ) -> None:
     """Runs in the forked child. Never returns: the child always ends in `os._exit`."""
     code = 0
@@ -211,7 +214,7 @@ def _child_main(
         os.dup2(null, 0)
         os.dup2(out_w, 1)
         os.dup2(out_w, 2)
-        keep = sorted({0, 1, 2, result_w})
+        keep = sorted({0, 1, 2, result_w, notice_w} - {-1})
         for low, high in zip(keep, [*keep[1:], 1 << 16], strict=True):
             os.closerange(low + 1, high)
         _rebind_standard_streams()
@@ -223,6 +226,8 @@ def _child_main(
         except Exception as exc:
             _send_envelope(result_w, _grader_error(f"a sandbox protection failed: {exc}"))
             return
+        if notice_w >= 0:
+            sockets.watch(notice_w)
         os.chdir(scratch)
         sys.path.append(str(scratch))
         seed = int(request["seed"])
@@ -429,6 +434,7 @@ class _Zygote:
         protected = self._protected_for(request)
         out_r, out_w = os.pipe()
         result_r, result_w = os.pipe()
+        notice_r, notice_w = os.pipe()
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
         started = time.monotonic()
@@ -436,6 +442,7 @@ class _Zygote:
         if pid == 0:
             os.close(out_r)
             os.close(result_r)
+            os.close(notice_r)
             _child_main(
                 request,
                 inputs,
@@ -449,12 +456,15 @@ class _Zygote:
                 _vm_data_bytes(),
                 self.plan,
                 protected,
+                notice_w,
             )
         os.close(out_w)
         os.close(result_w)
+        os.close(notice_w)
         try:
             outcome = self._supervise(pid, out_r, result_r, started, float(request["timeout"]))
             outcome.output = outcome.output.replace(f"{scratch}{os.sep}", "")
+            outcome.notices = sockets.notices(notice_r)
             return outcome
         finally:
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -462,6 +472,7 @@ class _Zygote:
             reap_descendants()
             os.close(out_r)
             os.close(result_r)
+            os.close(notice_r)
             _force_rmtree(scratch)
 
     def _supervise(
