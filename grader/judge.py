@@ -30,6 +30,14 @@ from grader.sandbox.zygote import ProbeOutcome, Sandbox
 from grader.spec import AssignmentSpec
 
 MAX_OUTPUT_CHARS = 4000
+# Deadlines one exercise may use up before its remaining checks are not run: a hostile or
+# hanging submission costs at most this many timeouts, and a regrade with a longer --timeout
+# can still give slow but correct code its points.
+MAX_TIMEOUTS = 2
+
+
+class NotRun(Exception):
+    """A check left out because its exercise already ran out of time too often."""
 
 
 def check_seed(check_id: str, base_seed: int) -> int:
@@ -191,6 +199,7 @@ class JudgePlugin:
         self.meta: dict[str, CheckMeta] = {}
         self.outputs: dict[str, list[str]] = {}
         self.started: dict[str, float] = {}
+        self.timeouts: dict[str, int] = {}
 
     def emit(self, event: dict[str, Any]) -> None:
         wire.send_message(self.event_fd, event)
@@ -242,6 +251,9 @@ class JudgePlugin:
         messages.set_assignment(self.specs[meta.assignment].folder)
         torch.manual_seed(meta.seed)
         self.started[item.nodeid] = time.monotonic()
+        if self.timeouts.get(meta.assignment, 0) >= MAX_TIMEOUTS:
+            seconds = f"{meta.timeout:g}"
+            raise NotRun(say("not_run", count=MAX_TIMEOUTS, seconds=seconds))
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
@@ -255,8 +267,11 @@ class JudgePlugin:
         excinfo = call.excinfo
         if excinfo is not None:
             exc = excinfo.value
-            if isinstance(exc, ProbeTimeout):
+            if isinstance(exc, NotRun):
+                status, message = "not_run", str(exc)
+            elif isinstance(exc, ProbeTimeout):
                 status, message, hint = "timeout", exc.rationale, exc.help
+                self.timeouts[meta.assignment] = self.timeouts.get(meta.assignment, 0) + 1
             elif isinstance(exc, Failure):
                 status, message, hint = "failed", exc.rationale, exc.help
             elif isinstance(exc, AssertionError):

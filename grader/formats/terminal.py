@@ -14,13 +14,21 @@ from typing import IO
 from grader.formats import text, views
 from grader.report import CheckResult, Report
 
-SYMBOLS = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⏱", "skipped": "-"}
+SYMBOLS = {
+    "passed": "✓",
+    "failed": "✗",
+    "error": "!",
+    "timeout": "⏱",
+    "skipped": "-",
+    "not_run": "·",
+}
 COLORS = {
     "passed": "green",
     "failed": "red",
     "error": "magenta",
     "timeout": "yellow",
     "skipped": "bright_black",
+    "not_run": "bright_black",
 }
 _ANSI = {
     "green": "32",
