@@ -33,6 +33,8 @@ UNSTABLE_FIXTURES = frozenset(
         "hostile_threads",
         "hostile_sockets",
         "slow_import",
+        "hostile_socket_binder",
+        "hostile_socket_seeker",
     }
 )
 

@@ -41,7 +41,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader.sandbox import landlock, linux, seccomp
+from grader.sandbox import cgroups, landlock, linux, seccomp
 
 if TYPE_CHECKING:
     from grader.sandbox.limits import Limits
@@ -77,6 +77,7 @@ LAYERS = (
     "privilege_drop",
     "capabilities_dropped",
     "process_limit",
+    "pids_cgroup",
 )
 NOBODY_NAME = "nobody"
 NOBODY_FALLBACK = 65534
@@ -114,6 +115,7 @@ class Plan:
     status: dict[str, str] = field(default_factory=dict)
     landlock_abi: int = 0
     user_namespace: bool = False
+    pids_hierarchy: cgroups.Hierarchy | None = None
 
     def on(self, layer: str) -> bool:
         return self.status.get(layer) == "on"
@@ -593,6 +595,39 @@ def _privilege_body(fd: int, scratch: Path) -> None:
         _send(fd, {"privilege_drop": _off(f"nobody cannot use this Python: {_reason(exc)}{where}")})
 
 
+def _try_pids_cgroup() -> tuple[dict[str, str], cgroups.Hierarchy | None]:
+    """Make a cgroup that allows 4 processes, put a throwaway process in it, and check that
+    its ninth fork fails."""
+    found = cgroups.find()
+    if isinstance(found, str):
+        return {"pids_cgroup": _off(found)}, None
+    try:
+        path = cgroups.create(found, limit=4)
+    except OSError as exc:
+        return {"pids_cgroup": _off(f"cannot make a pids cgroup: {_reason(exc)}")}, None
+    try:
+        pid = os.fork()
+        if pid == 0:
+            forked = 0
+            try:
+                cgroups.enter(path)
+                for _ in range(8):
+                    if os.fork() == 0:
+                        signal.pause()
+                        os._exit(0)
+                    forked += 1
+            except BaseException:
+                pass
+            os._exit(forked)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        cgroups.destroy(path)
+    forked = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
+    if 0 <= forked < 8:
+        return {"pids_cgroup": "on"}, found
+    return {"pids_cgroup": _off("the limit did not hold")}, None
+
+
 def _dry_run(root: bool) -> dict[str, str]:
     """Each layer tried for real in throwaway processes. Without root, the capability drop is
     tried inside the user namespace, where the sandbox is uid 0 with its namespace's powers."""
@@ -616,9 +651,13 @@ def _settle(status: dict[str, str], off: set[str], root: bool) -> dict[str, str]
         settled[layer] = _off(f"disabled by {OFF_VARIABLE}")
     if settled["pid_namespace"] != "on" and settled["scratch_quota"] == "on":
         settled["scratch_quota"] = _off("needs the pid and mount namespaces")
-    if settled["privilege_drop"] == "on":
-        if settled["capabilities_dropped"] == "on":
-            settled["capabilities_dropped"] = _off("not needed: the privilege drop is on")
+    if settled["privilege_drop"] == "on" and settled["capabilities_dropped"] == "on":
+        settled["capabilities_dropped"] = _off("not needed: the privilege drop is on")
+    if settled["pids_cgroup"] == "on" and "process_limit" not in off:
+        # RLIMIT_NPROC counts per uid, across sandboxes: with a budget of their own it would
+        # only let one sandbox's flood starve the next.
+        settled["process_limit"] = _off("not needed: pids_cgroup bounds each sandbox")
+    elif settled["privilege_drop"] == "on":
         if "process_limit" not in off:
             settled["process_limit"] = "on"
     elif "process_limit" not in off:
@@ -644,11 +683,17 @@ def _cached_plan(disabled: str, unprivileged: bool) -> Plan:
     root = os.geteuid() == 0 and not unprivileged
     if "landlock" not in off:
         readable_rules()
-    status = _settle(_dry_run(root), off, root)
+    detected = _dry_run(root)
+    hierarchy = None
+    if "pids_cgroup" not in off:
+        pids, hierarchy = _try_pids_cgroup()
+        detected.update(pids)
+    status = _settle(detected, off, root)
     return Plan(
         status=status,
         landlock_abi=landlock.abi_version() if status["landlock"] == "on" else 0,
         user_namespace=not root and status["pid_namespace"] == "on",
+        pids_hierarchy=hierarchy if status["pids_cgroup"] == "on" else None,
     )
 
 

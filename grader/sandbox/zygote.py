@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import torch
 
-from grader.sandbox import linux, protections, sockets, torch_cache, wire
+from grader.sandbox import cgroups, linux, protections, sockets, torch_cache, wire
 from grader.sandbox.limits import Limits
 from grader.sandbox.probing import PROBE_MARK
 from grader.spec import AssignmentSpec
@@ -41,6 +41,7 @@ POLL_SECONDS = 0.02
 MAX_RESTARTS = 50
 CLOSE_GRACE_SECONDS = 5.0
 DRAIN_LIMIT_BYTES = 8 << 20
+FORK_RETRY_SECONDS = 5.0
 ALLOC_FAILURE_TEXT = (
     "can't allocate memory",
     "cannot allocate memory",
@@ -317,6 +318,20 @@ def reap_descendants() -> None:
         time.sleep(0.002)
 
 
+def _fork_when_room() -> int:
+    """`os.fork`, waiting a little while the last probe's processes finish dying: under a
+    per-sandbox process limit a flood's last members may still hold the budget."""
+    give_up = time.monotonic() + FORK_RETRY_SECONDS
+    while True:
+        try:
+            return os.fork()
+        except BlockingIOError:
+            if time.monotonic() > give_up:
+                raise
+            reap_descendants()
+            time.sleep(0.01)
+
+
 def _rss_bytes(pid: int | str) -> int:
     try:
         with open(f"/proc/{pid}/statm") as handle:
@@ -438,7 +453,7 @@ class _Zygote:
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
         started = time.monotonic()
-        pid = os.fork()
+        pid = _fork_when_room()
         if pid == 0:
             os.close(out_r)
             os.close(result_r)
@@ -618,6 +633,7 @@ def _nursery_main(
     plan: protections.Plan,
     req_r: int,
     resp_w: int,
+    cgroup: str | None = None,
 ) -> None:
     """Forked from the CLI before the judge exists, so it holds no test code. It loads the
     probes and warms torch once, then forks one zygote after another: when a zygote dies
@@ -628,6 +644,10 @@ def _nursery_main(
     try:
         linux.try_prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if plan.on("pids_cgroup"):
+            if cgroup is None:
+                raise OSError(0, "the sandbox's pids cgroup could not be made")
+            cgroups.enter(cgroup)
         if plan.on("non_dumpable"):
             protections.harden_trusted_process()
         if plan.on("landlock"):
@@ -677,6 +697,10 @@ class Sandbox:
         torch_cache.private_torch_cache()
         self.staging = staging
         self._seq = 0
+        self.cgroup: str | None = None
+        if self.plan.pids_hierarchy is not None:
+            with contextlib.suppress(OSError):
+                self.cgroup = cgroups.create(self.plan.pids_hierarchy)
         req_r, self._req_w = os.pipe()
         self._resp_r, resp_w = os.pipe()
         for stream in (sys.stdout, sys.stderr):
@@ -685,7 +709,7 @@ class Sandbox:
         if self.pid == 0:
             os.close(self._req_w)
             os.close(self._resp_r)
-            _nursery_main(specs, staging, self.limits, self.plan, req_r, resp_w)
+            _nursery_main(specs, staging, self.limits, self.plan, req_r, resp_w, self.cgroup)
         os.close(req_r)
         os.close(resp_w)
 
@@ -727,6 +751,12 @@ class Sandbox:
         for fd in (self._req_w, self._resp_r):
             with contextlib.suppress(OSError):
                 os.close(fd)
+        try:
+            self._wait_for_nursery()
+        finally:
+            self._release_cgroup()
+
+    def _wait_for_nursery(self) -> None:
         deadline = time.monotonic() + CLOSE_GRACE_SECONDS
         while time.monotonic() < deadline:
             try:
@@ -740,3 +770,9 @@ class Sandbox:
             os.kill(self.pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self.pid, 0)
+
+    def _release_cgroup(self) -> None:
+        """Kill anything that outlived the nursery, then remove the sandbox's cgroup."""
+        if self.cgroup is not None:
+            cgroups.destroy(self.cgroup)
+            self.cgroup = None
