@@ -41,7 +41,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader.sandbox import cgroups, landlock, linux, seccomp
+from grader.sandbox import cgroups, landlock, linux, private_root, seccomp
 
 if TYPE_CHECKING:
     from grader.sandbox.limits import Limits
@@ -67,6 +67,8 @@ LAYERS = (
     "pid_namespace",
     "network_namespace",
     "scratch_quota",
+    "private_root",
+    "hidden_files",
     "non_dumpable",
     "no_new_privs",
     "landlock",
@@ -102,6 +104,12 @@ SYSTEM_READABLE = (
 )
 DEVICE_WRITABLE = ("/dev/null",)
 _OWN_DISTRIBUTION = re.compile(r"^(__editable__[._])?torchgrade", re.IGNORECASE)
+
+
+_NOT_HIDDEN = (
+    "neither landlock nor private_root is available: student code can read the grader, the "
+    "hidden checks, the reference and any file its user can read"
+)
 
 
 def _off(reason: str) -> str:
@@ -275,14 +283,24 @@ def mount_scratch(scratch_root: Path, size: int) -> None:
     )
 
 
-def setup_zygote(plan: Plan, scratch_root: Path) -> None:
-    """Zygote side, once: its own /proc (pid namespace), the scratch tmpfs, non-dumpable."""
+def setup_zygote(plan: Plan, scratch_root: Path, staging: Path | None = None) -> None:
+    """Zygote side, once: its own /proc (pid namespace), the scratch tmpfs, the private root,
+    non-dumpable."""
     if plan.on("pid_namespace"):
         mount_private_proc()
     if plan.on("scratch_quota"):
         mount_scratch(scratch_root, SCRATCH_QUOTA_BYTES)
+    if plan.on("private_root") and staging is not None:
+        enter_private_root(scratch_root.parent / f"{scratch_root.name}.root", scratch_root, staging)
     if plan.on("non_dumpable"):
         linux.prctl(linux.PR_SET_DUMPABLE, 0)
+
+
+def enter_private_root(new_root: Path, scratch_root: Path, staging: Path) -> None:
+    """Pivot into a root that holds only what Landlock would allow, plus the submission."""
+    readable = [(p, r) for p, r in readable_rules() if not _beneath(p, "/proc")]
+    writable = [str(scratch_root), *DEVICE_WRITABLE]
+    private_root.enter(new_root, readable, writable, read_only=[str(staging)])
 
 
 def prepare_scratch(scratch: Path) -> None:
@@ -467,7 +485,27 @@ def _inside_namespaces(scratch: Path, user_namespace: bool) -> dict[str, str]:
         result["scratch_quota"] = _off(f"could not mount a tmpfs: {_reason(exc)}")
     if user_namespace:
         result.update(_try_capability_drop(root=True))
+    result.update(_try_private_root(scratch))
     return result
+
+
+def _try_private_root(scratch: Path) -> dict[str, str]:
+    """Last in the namespace dry run: it replaces this process's root."""
+    import grader
+
+    staging, writable = scratch / "staging", scratch / "writable"
+    try:
+        staging.mkdir()
+        writable.mkdir()
+        (staging / "student.py").write_text("ok")
+        enter_private_root(scratch / "root", writable, staging)
+        alone = os.listdir(scratch.parent) == [scratch.name]  # nothing else of /tmp is there
+        hidden = alone and not os.path.exists(grader.__file__)
+        usable = (staging / "student.py").read_text() == "ok" and Path(os.__file__).is_file()
+        (writable / "probe.txt").write_text("ok")
+    except OSError as exc:
+        return {"private_root": _off(f"could not build it: {_reason(exc)}")}
+    return {"private_root": "on" if hidden and usable else _off("it did not hide the grader")}
 
 
 def _child_layers_body(abi: int, root: bool) -> Callable[[int, Path], None]:
@@ -649,8 +687,12 @@ def _settle(status: dict[str, str], off: set[str], root: bool) -> dict[str, str]
     settled = {layer: status.get(layer, _off("not detected")) for layer in LAYERS}
     for layer in off & set(LAYERS):
         settled[layer] = _off(f"disabled by {OFF_VARIABLE}")
-    if settled["pid_namespace"] != "on" and settled["scratch_quota"] == "on":
-        settled["scratch_quota"] = _off("needs the pid and mount namespaces")
+    for layer in ("scratch_quota", "private_root"):
+        if settled["pid_namespace"] != "on" and settled[layer] == "on":
+            settled[layer] = _off("needs the pid and mount namespaces")
+    if "hidden_files" not in off:
+        hiding = [layer for layer in ("landlock", "private_root") if settled[layer] == "on"]
+        settled["hidden_files"] = "on" if hiding else _off(_NOT_HIDDEN)
     if settled["privilege_drop"] == "on" and settled["capabilities_dropped"] == "on":
         settled["capabilities_dropped"] = _off("not needed: the privilege drop is on")
     if settled["pids_cgroup"] == "on" and "process_limit" not in off:

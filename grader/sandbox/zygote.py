@@ -582,7 +582,7 @@ def _zygote_main(zygote: _Zygote, plan: protections.Plan, req_r: int, resp_w: in
     try:
         linux.try_prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         linux.try_prctl(_PR_SET_CHILD_SUBREAPER, 1)
-        protections.setup_zygote(plan, zygote.scratch_root)
+        protections.setup_zygote(plan, zygote.scratch_root, zygote.staging)
         zygote.protected |= {os.getpid(), *_own_threads()}
         try:
             zygote.serve(req_r, resp_w)
@@ -644,7 +644,7 @@ def _nursery_main(
     try:
         linux.try_prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        if plan.on("pids_cgroup"):
+        if plan.pids_hierarchy is not None:
             if cgroup is None:
                 raise OSError(0, "the sandbox's pids cgroup could not be made")
             cgroups.enter(cgroup)
