@@ -168,9 +168,17 @@ def _protected_paths(assignments: str) -> tuple[str, ...]:
     for entry in sys.path:
         with contextlib.suppress(OSError):
             for child in os.scandir(entry or "."):
-                if _OWN_DISTRIBUTION.match(child.name):
+                if _OWN_DISTRIBUTION.match(child.name) or _is_a_grader(child.path):
                     found.add(os.path.realpath(child.path))
     return tuple(sorted(found))
+
+
+def _is_a_grader(path: str) -> bool:
+    """Another installed copy of this grader (with its hidden checks), e.g. a wheel in
+    site-packages beside the checkout being run."""
+    return os.path.basename(path) == "grader" and os.path.isfile(
+        os.path.join(path, "sandbox", "zygote.py")
+    )
 
 
 def _beneath(path: str, root: str) -> bool:
