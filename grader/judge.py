@@ -25,11 +25,19 @@ from grader import evidence, messages
 from grader.checks import CHECK_MARKER, Failure, ProbeTimeout
 from grader.formats.text import inert
 from grader.messages import say
-from grader.sandbox import wire
+from grader.sandbox import sockets, wire
 from grader.sandbox.zygote import ProbeOutcome, Sandbox
 from grader.spec import AssignmentSpec
 
 MAX_OUTPUT_CHARS = 4000
+# Deadlines one exercise may use up before its remaining checks are not run: a hostile or
+# hanging submission costs at most this many timeouts, and a regrade with a longer --timeout
+# can still give slow but correct code its points.
+MAX_TIMEOUTS = 2
+
+
+class NotRun(Exception):
+    """A check left out because its exercise already ran out of time too often."""
 
 
 def check_seed(check_id: str, base_seed: int) -> int:
@@ -137,6 +145,17 @@ class ProbeCaller:
 
     def _observation(self, outcome: ProbeOutcome, call: str) -> Any:
         __tracebackhide__ = True
+        try:
+            return self._decide(outcome, call)
+        except Failure as failure:
+            error = outcome.value.get("error") if isinstance(outcome.value, dict) else None
+            denied = isinstance(error, dict) and error.get("sandbox_denied") is True
+            if denied or sockets.SOCKETS_DENIED in outcome.notices:
+                failure.help = say("no_worker_processes")
+            raise
+
+    def _decide(self, outcome: ProbeOutcome, call: str) -> Any:
+        __tracebackhide__ = True
         if outcome.status == "timeout":
             raise ProbeTimeout(
                 say("timeout", call=call, seconds=f"{self._meta.timeout:g}"), say("timeout_help")
@@ -180,6 +199,7 @@ class JudgePlugin:
         self.meta: dict[str, CheckMeta] = {}
         self.outputs: dict[str, list[str]] = {}
         self.started: dict[str, float] = {}
+        self.timeouts: dict[str, int] = {}
 
     def emit(self, event: dict[str, Any]) -> None:
         wire.send_message(self.event_fd, event)
@@ -232,6 +252,9 @@ class JudgePlugin:
         torch.manual_seed(meta.seed)
         evidence.take_recorded()
         self.started[item.nodeid] = time.monotonic()
+        if self.timeouts.get(meta.assignment, 0) >= MAX_TIMEOUTS:
+            seconds = f"{meta.timeout:g}"
+            raise NotRun(say("not_run", count=MAX_TIMEOUTS, seconds=seconds))
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
@@ -245,8 +268,11 @@ class JudgePlugin:
         excinfo = call.excinfo
         if excinfo is not None:
             exc = excinfo.value
-            if isinstance(exc, ProbeTimeout):
+            if isinstance(exc, NotRun):
+                status, message = "not_run", str(exc)
+            elif isinstance(exc, ProbeTimeout):
                 status, message, hint = "timeout", exc.rationale, exc.help
+                self.timeouts[meta.assignment] = self.timeouts.get(meta.assignment, 0) + 1
             elif isinstance(exc, Failure):
                 status, message, hint = "failed", exc.rationale, exc.help
             elif isinstance(exc, AssertionError):

@@ -15,7 +15,7 @@ SCHEMA_VERSION = 1
 
 Category = Literal["api", "shapes", "values", "gradients", "convergence"]
 Visibility = Literal["visible", "hidden", "after_due_date", "after_published"]
-CheckStatus = Literal["passed", "failed", "error", "timeout", "skipped"]
+CheckStatus = Literal["passed", "failed", "error", "timeout", "skipped", "not_run"]
 AssignmentStatus = Literal["graded", "missing", "error"]
 
 CATEGORIES: tuple[str, ...] = ("api", "shapes", "values", "gradients", "convergence")

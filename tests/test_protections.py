@@ -114,7 +114,8 @@ def test_the_seccomp_filter_denies_exactly_what_it_should():
         attempts = {
             "tcp socket": lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM).close(),
             "udp6 socket": lambda: socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).close(),
-            "unix socket": lambda: socket.socketpair()[0].close(),
+            "unix socket()": lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).close(),
+            "unix socketpair": lambda: socket.socketpair()[0].close(),
             "signal the parent": lambda: os.kill(parent, 0),
             "signal every process": lambda: os.kill(-1, 0),
             "signal a process group": lambda: os.kill(-parent, 0),
@@ -131,7 +132,8 @@ def test_the_seccomp_filter_denies_exactly_what_it_should():
     assert _in_child(body) == [
         "tcp socket: PermissionError",
         "udp6 socket: PermissionError",
-        "unix socket: allowed",
+        "unix socket(): PermissionError",
+        "unix socketpair: allowed",
         "signal the parent: PermissionError",
         "signal every process: PermissionError",
         "signal a process group: PermissionError",

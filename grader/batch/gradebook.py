@@ -18,7 +18,7 @@ from grader.spec import AssignmentSpec
 GRADEBOOK = "gradebook.csv"
 SUMMARY = "summary.json"
 PENDING = "pending"
-NOT_PASSED = ("failed", "error", "timeout")
+NOT_PASSED = ("failed", "error", "timeout", "not_run")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

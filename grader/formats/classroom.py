@@ -30,7 +30,13 @@ VERSION = 1
 MAX_ENCODED_BYTES = 48 * 1024
 MESSAGE_LIMITS = (1000, 500, 200, 80, 0)
 
-_STATUS = {"passed": "pass", "failed": "fail", "timeout": "fail", "skipped": "fail"}
+_STATUS = {
+    "passed": "pass",
+    "failed": "fail",
+    "timeout": "fail",
+    "skipped": "fail",
+    "not_run": "fail",
+}
 _ASSIGNMENT_STATUS = {"missing": "fail", "error": "error", "graded": "fail"}
 
 

@@ -14,7 +14,13 @@ from grader.formats import text, views
 from grader.report import AssignmentResult, CheckResult, Report
 
 FILENAME = "junit.xml"
-OUTCOME = {"failed": "failure", "error": "error", "timeout": "error", "skipped": "skipped"}
+OUTCOME = {
+    "failed": "failure",
+    "error": "error",
+    "timeout": "error",
+    "skipped": "skipped",
+    "not_run": "skipped",
+}
 
 
 def _seconds(value: float) -> str:

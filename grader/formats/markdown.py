@@ -11,7 +11,14 @@ from grader.formats import text, views
 from grader.report import AssignmentResult, CheckResult, Report
 
 FILENAME = "report.md"
-ICONS = {"passed": "✅", "failed": "❌", "error": "⚠️", "timeout": "⏱️", "skipped": "⏭️"}
+ICONS = {
+    "passed": "✅",
+    "failed": "❌",
+    "error": "⚠️",
+    "timeout": "⏱️",
+    "skipped": "⏭️",
+    "not_run": "⏸️",
+}
 ASSIGNMENT_ICONS = {"graded": "", "missing": "❌", "error": "⚠️"}
 MESSAGE_LIMIT = 4000
 

@@ -31,7 +31,7 @@ SYMBOLS = {
     "error": "!",
     "timeout": "⏱",
     "skipped": "-",
-    "not_run": "-",
+    "not_run": "·",
 }
 STYLES = {
     "passed": "green",

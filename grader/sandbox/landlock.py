@@ -4,7 +4,8 @@ A probe child builds one ruleset: read-only access to what Python and torch need
 access to its scratch folder, nothing else. After `restrict_self` the process and all its
 descendants can no longer open anything outside those paths, whatever their uid. ABI 4 adds
 TCP bind/connect control; ABI 6 adds scoping, so signals and abstract unix sockets cannot reach
-processes outside the sandbox (the zygote, the judge, the CLI).
+processes outside the sandbox (the zygote, the judge, the CLI); ABI 9 adds RESOLVE_UNIX, which
+no rule grants, so no pathname unix socket made outside the sandbox can be connected to.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ MAKE_SYM = 1 << 12
 REFER = 1 << 13
 TRUNCATE = 1 << 14
 IOCTL_DEV = 1 << 15
+RESOLVE_UNIX = 1 << 16
+RESOLVE_UNIX_ABI = 9
 
 NET_BIND_TCP = 1 << 0
 NET_CONNECT_TCP = 1 << 1
@@ -90,6 +93,8 @@ def fs_rights(abi: int) -> int:
         rights |= TRUNCATE
     if abi >= 5:
         rights |= IOCTL_DEV
+    if abi >= RESOLVE_UNIX_ABI:
+        rights |= RESOLVE_UNIX
     return rights
 
 

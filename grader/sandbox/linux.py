@@ -27,9 +27,15 @@ CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 
+MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
 MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_NOATIME = 1024
+MS_NODIRATIME = 2048
+MS_BIND = 4096
+MS_RELATIME = 1 << 21
 MS_REC = 0x4000
 MS_PRIVATE = 1 << 18
 MNT_DETACH = 2
@@ -39,6 +45,7 @@ MNT_DETACH = 2
 SECUREBITS_LOCKED_DOWN = 0x01 | 0x02 | 0x04 | 0x08 | 0x20 | 0x40 | 0x80
 _CAPABILITY_VERSION_3 = 0x20080522
 _SYS_CAPSET = {"x86_64": 126, "aarch64": 91}
+_SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
 
 
 @cache
@@ -99,6 +106,13 @@ def mount(source: str, target: str, fstype: str | None, flags: int, data: str | 
 
 def umount(target: str) -> None:
     _check(libc().umount2(target.encode(), ctypes.c_int(MNT_DETACH)), f"umount {target}")
+
+
+def pivot_root(new_root: str, put_old: str) -> None:
+    number = _SYS_PIVOT_ROOT.get(machine())
+    if number is None:
+        raise OSError(0, f"pivot_root is not wired up for {machine()}")
+    syscall(number, ctypes.c_char_p(new_root.encode()), ctypes.c_char_p(put_old.encode()))
 
 
 def syscall(number: int, *args: object) -> int:

@@ -41,7 +41,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader.sandbox import landlock, linux, seccomp
+from grader.sandbox import cgroups, landlock, linux, private_root, seccomp
 
 if TYPE_CHECKING:
     from grader.sandbox.limits import Limits
@@ -67,15 +67,19 @@ LAYERS = (
     "pid_namespace",
     "network_namespace",
     "scratch_quota",
+    "private_root",
+    "hidden_files",
     "non_dumpable",
     "no_new_privs",
     "landlock",
     "landlock_network",
     "landlock_signals",
+    "landlock_unix_sockets",
     "seccomp",
     "privilege_drop",
     "capabilities_dropped",
     "process_limit",
+    "pids_cgroup",
 )
 NOBODY_NAME = "nobody"
 NOBODY_FALLBACK = 65534
@@ -102,6 +106,12 @@ DEVICE_WRITABLE = ("/dev/null",)
 _OWN_DISTRIBUTION = re.compile(r"^(__editable__[._])?torchgrade", re.IGNORECASE)
 
 
+_NOT_HIDDEN = (
+    "neither landlock nor private_root is available: student code can read the grader, the "
+    "hidden checks, the reference and any file its user can read"
+)
+
+
 def _off(reason: str) -> str:
     return f"off ({reason})"
 
@@ -113,6 +123,7 @@ class Plan:
     status: dict[str, str] = field(default_factory=dict)
     landlock_abi: int = 0
     user_namespace: bool = False
+    pids_hierarchy: cgroups.Hierarchy | None = None
 
     def on(self, layer: str) -> bool:
         return self.status.get(layer) == "on"
@@ -157,9 +168,17 @@ def _protected_paths(assignments: str) -> tuple[str, ...]:
     for entry in sys.path:
         with contextlib.suppress(OSError):
             for child in os.scandir(entry or "."):
-                if _OWN_DISTRIBUTION.match(child.name):
+                if _OWN_DISTRIBUTION.match(child.name) or _is_a_grader(child.path):
                     found.add(os.path.realpath(child.path))
     return tuple(sorted(found))
+
+
+def _is_a_grader(path: str) -> bool:
+    """Another installed copy of this grader (with its hidden checks), e.g. a wheel in
+    site-packages beside the checkout being run."""
+    return os.path.basename(path) == "grader" and os.path.isfile(
+        os.path.join(path, "sandbox", "zygote.py")
+    )
 
 
 def _beneath(path: str, root: str) -> bool:
@@ -272,14 +291,24 @@ def mount_scratch(scratch_root: Path, size: int) -> None:
     )
 
 
-def setup_zygote(plan: Plan, scratch_root: Path) -> None:
-    """Zygote side, once: its own /proc (pid namespace), the scratch tmpfs, non-dumpable."""
+def setup_zygote(plan: Plan, scratch_root: Path, staging: Path | None = None) -> None:
+    """Zygote side, once: its own /proc (pid namespace), the scratch tmpfs, the private root,
+    non-dumpable."""
     if plan.on("pid_namespace"):
         mount_private_proc()
     if plan.on("scratch_quota"):
         mount_scratch(scratch_root, SCRATCH_QUOTA_BYTES)
+    if plan.on("private_root") and staging is not None:
+        enter_private_root(scratch_root.parent / f"{scratch_root.name}.root", scratch_root, staging)
     if plan.on("non_dumpable"):
         linux.prctl(linux.PR_SET_DUMPABLE, 0)
+
+
+def enter_private_root(new_root: Path, scratch_root: Path, staging: Path) -> None:
+    """Pivot into a root that holds only what Landlock would allow, plus the submission."""
+    readable = [(p, r) for p, r in readable_rules() if not _beneath(p, "/proc")]
+    writable = [str(scratch_root), *DEVICE_WRITABLE]
+    private_root.enter(new_root, readable, writable, read_only=[str(staging)])
 
 
 def prepare_scratch(scratch: Path) -> None:
@@ -464,7 +493,27 @@ def _inside_namespaces(scratch: Path, user_namespace: bool) -> dict[str, str]:
         result["scratch_quota"] = _off(f"could not mount a tmpfs: {_reason(exc)}")
     if user_namespace:
         result.update(_try_capability_drop(root=True))
+    result.update(_try_private_root(scratch))
     return result
+
+
+def _try_private_root(scratch: Path) -> dict[str, str]:
+    """Last in the namespace dry run: it replaces this process's root."""
+    import grader
+
+    staging, writable = scratch / "staging", scratch / "writable"
+    try:
+        staging.mkdir()
+        writable.mkdir()
+        (staging / "student.py").write_text("ok")
+        enter_private_root(scratch / "root", writable, staging)
+        alone = os.listdir(scratch.parent) == [scratch.name]  # nothing else of /tmp is there
+        hidden = alone and not os.path.exists(grader.__file__)
+        usable = (staging / "student.py").read_text() == "ok" and Path(os.__file__).is_file()
+        (writable / "probe.txt").write_text("ok")
+    except OSError as exc:
+        return {"private_root": _off(f"could not build it: {_reason(exc)}")}
+    return {"private_root": "on" if hidden and usable else _off("it did not hide the grader")}
 
 
 def _child_layers_body(abi: int, root: bool) -> Callable[[int, Path], None]:
@@ -486,16 +535,16 @@ def _child_layers_body(abi: int, root: bool) -> Callable[[int, Path], None]:
 
 
 def _try_landlock(scratch: Path, abi: int, parent: int) -> dict[str, str]:
+    layers = ("landlock", "landlock_network", "landlock_signals", "landlock_unix_sockets")
     if abi <= 0:
-        reason = _off("the kernel has no Landlock, or it is disabled")
-        return {"landlock": reason, "landlock_network": reason, "landlock_signals": reason}
+        return dict.fromkeys(layers, _off("the kernel has no Landlock, or it is disabled"))
     import grader
 
+    listener = _unix_listener(scratch) if abi >= landlock.RESOLVE_UNIX_ABI else None
     try:
         ruleset_for(scratch, abi).enforce()
     except OSError as exc:
-        reason = _off(f"could not enforce a ruleset: {_reason(exc)}")
-        return {"landlock": reason, "landlock_network": reason, "landlock_signals": reason}
+        return dict.fromkeys(layers, _off(f"could not enforce a ruleset: {_reason(exc)}"))
     hidden = _expect_denied(lambda: Path(grader.__file__).read_bytes())
     try:
         Path(os.__file__).read_bytes()
@@ -515,7 +564,30 @@ def _try_landlock(scratch: Path, abi: int, parent: int) -> dict[str, str]:
     else:
         denied = _expect_denied(lambda: os.kill(parent, 0))
         result["landlock_signals"] = "on" if denied else _off("a signal to the parent got out")
+    result["landlock_unix_sockets"] = _try_resolve_unix(listener, abi)
     return result
+
+
+def _unix_listener(scratch: Path) -> socket.socket | None:
+    """A pathname socket made before the ruleset, as a host service's socket would be."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        server.bind(str(scratch / "listener.sock"))
+        server.listen(1)
+    except OSError:
+        server.close()
+        return None
+    return server
+
+
+def _try_resolve_unix(listener: socket.socket | None, abi: int) -> str:
+    if abi < landlock.RESOLVE_UNIX_ABI:
+        return _off(f"needs Landlock ABI {landlock.RESOLVE_UNIX_ABI}, the kernel has {abi}")
+    if listener is None:
+        return _off("no socket to try it on")
+    with listener, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        denied = _expect_denied(lambda: client.connect(listener.getsockname()))
+    return "on" if denied else _off("a connect to a pathname socket got out")
 
 
 def _try_seccomp(parent: int) -> dict[str, str]:
@@ -526,8 +598,16 @@ def _try_seccomp(parent: int) -> dict[str, str]:
     except (OSError, AttributeError) as exc:
         return {"seccomp": _off(_reason(exc))}
     blocked = _expect_denied(lambda: socket.socket(socket.AF_INET6, socket.SOCK_DGRAM))
+    no_unix = _expect_denied(lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
     shielded = _expect_denied(lambda: os.kill(parent, 0))
-    return {"seccomp": "on" if blocked and shielded else _off("the filter did not behave")}
+    try:
+        for end in socket.socketpair():
+            end.close()
+        paired = True
+    except OSError:
+        paired = False
+    behaved = blocked and no_unix and shielded and paired
+    return {"seccomp": "on" if behaved else _off("the filter did not behave")}
 
 
 def _try_capability_drop(root: bool) -> dict[str, str]:
@@ -561,6 +641,39 @@ def _privilege_body(fd: int, scratch: Path) -> None:
         _send(fd, {"privilege_drop": _off(f"nobody cannot use this Python: {_reason(exc)}{where}")})
 
 
+def _try_pids_cgroup() -> tuple[dict[str, str], cgroups.Hierarchy | None]:
+    """Make a cgroup that allows 4 processes, put a throwaway process in it, and check that
+    its ninth fork fails."""
+    found = cgroups.find()
+    if isinstance(found, str):
+        return {"pids_cgroup": _off(found)}, None
+    try:
+        path = cgroups.create(found, limit=4)
+    except OSError as exc:
+        return {"pids_cgroup": _off(f"cannot make a pids cgroup: {_reason(exc)}")}, None
+    try:
+        pid = os.fork()
+        if pid == 0:
+            forked = 0
+            try:
+                cgroups.enter(path)
+                for _ in range(8):
+                    if os.fork() == 0:
+                        signal.pause()
+                        os._exit(0)
+                    forked += 1
+            except BaseException:
+                pass
+            os._exit(forked)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        cgroups.destroy(path)
+    forked = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
+    if 0 <= forked < 8:
+        return {"pids_cgroup": "on"}, found
+    return {"pids_cgroup": _off("the limit did not hold")}, None
+
+
 def _dry_run(root: bool) -> dict[str, str]:
     """Each layer tried for real in throwaway processes. Without root, the capability drop is
     tried inside the user namespace, where the sandbox is uid 0 with its namespace's powers."""
@@ -582,11 +695,19 @@ def _settle(status: dict[str, str], off: set[str], root: bool) -> dict[str, str]
     settled = {layer: status.get(layer, _off("not detected")) for layer in LAYERS}
     for layer in off & set(LAYERS):
         settled[layer] = _off(f"disabled by {OFF_VARIABLE}")
-    if settled["pid_namespace"] != "on" and settled["scratch_quota"] == "on":
-        settled["scratch_quota"] = _off("needs the pid and mount namespaces")
-    if settled["privilege_drop"] == "on":
-        if settled["capabilities_dropped"] == "on":
-            settled["capabilities_dropped"] = _off("not needed: the privilege drop is on")
+    for layer in ("scratch_quota", "private_root"):
+        if settled["pid_namespace"] != "on" and settled[layer] == "on":
+            settled[layer] = _off("needs the pid and mount namespaces")
+    if "hidden_files" not in off:
+        hiding = [layer for layer in ("landlock", "private_root") if settled[layer] == "on"]
+        settled["hidden_files"] = "on" if hiding else _off(_NOT_HIDDEN)
+    if settled["privilege_drop"] == "on" and settled["capabilities_dropped"] == "on":
+        settled["capabilities_dropped"] = _off("not needed: the privilege drop is on")
+    if settled["pids_cgroup"] == "on" and "process_limit" not in off:
+        # RLIMIT_NPROC counts per uid, across sandboxes: with a budget of their own it would
+        # only let one sandbox's flood starve the next.
+        settled["process_limit"] = _off("not needed: pids_cgroup bounds each sandbox")
+    elif settled["privilege_drop"] == "on":
         if "process_limit" not in off:
             settled["process_limit"] = "on"
     elif "process_limit" not in off:
@@ -596,7 +717,7 @@ def _settle(status: dict[str, str], off: set[str], root: bool) -> dict[str, str]
             if settled[layer] == "on":
                 settled[layer] = _off("needs no_new_privs")
     if settled["landlock"] != "on":
-        for layer in ("landlock_network", "landlock_signals"):
+        for layer in ("landlock_network", "landlock_signals", "landlock_unix_sockets"):
             if settled[layer] == "on":
                 settled[layer] = _off("needs landlock")
     return settled
@@ -612,11 +733,17 @@ def _cached_plan(disabled: str, unprivileged: bool) -> Plan:
     root = os.geteuid() == 0 and not unprivileged
     if "landlock" not in off:
         readable_rules()
-    status = _settle(_dry_run(root), off, root)
+    detected = _dry_run(root)
+    hierarchy = None
+    if "pids_cgroup" not in off:
+        pids, hierarchy = _try_pids_cgroup()
+        detected.update(pids)
+    status = _settle(detected, off, root)
     return Plan(
         status=status,
         landlock_abi=landlock.abi_version() if status["landlock"] == "on" else 0,
         user_namespace=not root and status["pid_namespace"] == "on",
+        pids_hierarchy=hierarchy if status["pids_cgroup"] == "on" else None,
     )
 
 

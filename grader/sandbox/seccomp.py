@@ -3,7 +3,11 @@
 The filter is a classic BPF program, written out by hand here so the grader needs no
 libseccomp. It denies (with an errno, so Python raises a clean `OSError`):
 
-- `socket()` for every address family but AF_UNIX, and io_uring (which can open sockets too);
+- `socket()` for every address family, AF_UNIX included, `connect()`, `sendto()` with an
+  address, `sendmsg()` and `sendmmsg()` (whose address seccomp cannot read), and io_uring
+  (which can do all of these): no probe reaches a socket it did not make with `socketpair()`,
+  which keeps working. Pathname Unix sockets are the way to a host's services (docker, D-Bus,
+  systemd); glibc's own nscd lookup gets the errno and falls back;
 - `ptrace`, `process_vm_readv/writev`, `bpf`, `perf_event_open`, `userfaultfd`, `unshare`,
   `setns`, every call that mounts or unmounts, and the keyring calls, none of which an
   exercise needs (inside a user namespace a child would otherwise be allowed to unmount the
@@ -40,7 +44,9 @@ _OFFSET_NR = 0
 _OFFSET_ARCH = 4
 _OFFSET_ARG0_LOW = 16
 
-AF_UNIX = 1
+_OFFSET_ARG5_LOW = 16 + 5 * 8
+# pidfd_getfd (another process's descriptors), the same number on every architecture.
+PIDFD_GETFD = 438
 # open_tree, move_mount, fsopen, fsconfig, fsmount, fspick, mount_setattr: the same numbers on
 # every architecture.
 NEW_MOUNT_API = (428, 429, 430, 431, 432, 433, 442)
@@ -50,6 +56,9 @@ NEW_MOUNT_API = (428, 429, 430, 431, 432, 433, 442)
 class _Arch:
     audit: int
     socket: int
+    # connect, sendmsg, sendmmsg: denied outright; sendto: denied when it names an address.
+    connecting: tuple[int, ...]
+    sendto: int
     io_uring_setup: int
     denied: tuple[int, ...]
     signalling: tuple[int, ...]
@@ -59,6 +68,8 @@ ARCHES = {
     "x86_64": _Arch(
         audit=0xC000003E,
         socket=41,
+        connecting=(42, 46, 307),
+        sendto=44,
         io_uring_setup=425,
         # ptrace, process_vm_readv/writev, bpf, perf_event_open, userfaultfd, unshare, setns,
         # mount, umount2, pivot_root, add_key, request_key, keyctl
@@ -69,6 +80,8 @@ ARCHES = {
     "aarch64": _Arch(
         audit=0xC00000B7,
         socket=198,
+        connecting=(203, 211, 269),
+        sendto=206,
         io_uring_setup=425,
         denied=(117, 270, 271, 280, 241, 282, 97, 268, 40, 39, 41, 217, 218, 219),
         signalling=(129, 130, 131, 138, 240, 434),
@@ -109,13 +122,16 @@ def program(protected: Iterable[int]) -> list[tuple[int, int, int, int]]:
         (_JGE_K, 0, 1, _X32_SYSCALL_BIT),
         (_RET_K, 0, 0, _deny(errno.EPERM)),
     ]
-    for number in (*arch.denied, *NEW_MOUNT_API, arch.io_uring_setup):
+    for number in (*arch.denied, *NEW_MOUNT_API, PIDFD_GETFD, arch.io_uring_setup):
         code += [(_JEQ_K, 0, 1, number), (_RET_K, 0, 0, _deny(errno.EPERM))]
-    # socket(): allow AF_UNIX only.
+    # No new socket and no way to address one: EACCES, as for a path one may not open.
+    for number in (arch.socket, *arch.connecting):
+        code += [(_JEQ_K, 0, 1, number), (_RET_K, 0, 0, _deny(errno.EACCES))]
+    # sendto(fd, buf, len, flags, addr, addrlen): the kernel ignores addr when addrlen is 0.
     code += [
-        (_JEQ_K, 0, 4, arch.socket),
-        (_LD_W_ABS, 0, 0, _OFFSET_ARG0_LOW),
-        (_JEQ_K, 0, 1, AF_UNIX),
+        (_JEQ_K, 0, 4, arch.sendto),
+        (_LD_W_ABS, 0, 0, _OFFSET_ARG5_LOW),
+        (_JEQ_K, 0, 1, 0),
         (_RET_K, 0, 0, RET_ALLOW),
         (_RET_K, 0, 0, _deny(errno.EACCES)),
     ]

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import torch
 
-from grader.sandbox import lean_torch, linux, protections, torch_cache, wire
+from grader.sandbox import cgroups, lean_torch, linux, protections, sockets, torch_cache, wire
 from grader.sandbox.limits import Limits
 from grader.sandbox.probing import PROBE_MARK
 from grader.spec import AssignmentSpec
@@ -41,6 +41,7 @@ POLL_SECONDS = 0.02
 MAX_RESTARTS = 50
 CLOSE_GRACE_SECONDS = 5.0
 DRAIN_LIMIT_BYTES = 8 << 20
+FORK_RETRY_SECONDS = 5.0
 ALLOC_FAILURE_TEXT = (
     "can't allocate memory",
     "cannot allocate memory",
@@ -62,6 +63,7 @@ class ProbeOutcome:
     output_bytes: int = 0
     duration_s: float = 0.0
     sandbox_lost: bool = False
+    notices: list[str] = field(default_factory=list)
     value: Any = None
 
 
@@ -154,6 +156,7 @@ def _describe_exception(exc: BaseException, where: str, scratch: str) -> dict[st
         "memory": memory,
         "frames": _student_frames(exc.__traceback__, scratch),
         "raised_by_student": bool(innermost) and innermost[0].filename.startswith(scratch + os.sep),
+        "sandbox_denied": sockets.denied_by_sandbox(exc),
     }
 
 
@@ -203,6 +206,7 @@ def _child_main(
     baseline_data: int,
     plan: protections.Plan,
     protected_pids: tuple[int, ...],
+    notice_w: int = -1,
 ) -> None:
     """Runs in the forked child. Never returns: the child always ends in `os._exit`."""
     code = 0
@@ -212,7 +216,7 @@ def _child_main(
         os.dup2(null, 0)
         os.dup2(out_w, 1)
         os.dup2(out_w, 2)
-        keep = sorted({0, 1, 2, result_w})
+        keep = sorted({0, 1, 2, result_w, notice_w} - {-1})
         for low, high in zip(keep, [*keep[1:], 1 << 16], strict=True):
             os.closerange(low + 1, high)
         _rebind_standard_streams()
@@ -224,6 +228,8 @@ def _child_main(
         except Exception as exc:
             _send_envelope(result_w, _grader_error(f"a sandbox protection failed: {exc}"))
             return
+        if notice_w >= 0:
+            sockets.watch(notice_w)
         os.chdir(scratch)
         sys.path.append(str(scratch))
         seed = int(request["seed"])
@@ -311,6 +317,20 @@ def reap_descendants() -> None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
         time.sleep(0.002)
+
+
+def _fork_when_room() -> int:
+    """`os.fork`, waiting a little while the last probe's processes finish dying: under a
+    per-sandbox process limit a flood's last members may still hold the budget."""
+    give_up = time.monotonic() + FORK_RETRY_SECONDS
+    while True:
+        try:
+            return os.fork()
+        except BlockingIOError:
+            if time.monotonic() > give_up:
+                raise
+            reap_descendants()
+            time.sleep(0.01)
 
 
 def _rss_bytes(pid: int | str) -> int:
@@ -430,13 +450,15 @@ class _Zygote:
         protected = self._protected_for(request)
         out_r, out_w = os.pipe()
         result_r, result_w = os.pipe()
+        notice_r, notice_w = os.pipe()
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
         started = time.monotonic()
-        pid = os.fork()
+        pid = _fork_when_room()
         if pid == 0:
             os.close(out_r)
             os.close(result_r)
+            os.close(notice_r)
             _child_main(
                 request,
                 inputs,
@@ -450,12 +472,15 @@ class _Zygote:
                 _vm_data_bytes(),
                 self.plan,
                 protected,
+                notice_w,
             )
         os.close(out_w)
         os.close(result_w)
+        os.close(notice_w)
         try:
             outcome = self._supervise(pid, out_r, result_r, started, float(request["timeout"]))
             outcome.output = outcome.output.replace(f"{scratch}{os.sep}", "")
+            outcome.notices = sockets.notices(notice_r)
             return outcome
         finally:
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -463,6 +488,7 @@ class _Zygote:
             reap_descendants()
             os.close(out_r)
             os.close(result_r)
+            os.close(notice_r)
             _force_rmtree(scratch)
 
     def _supervise(
@@ -557,7 +583,7 @@ def _zygote_main(zygote: _Zygote, plan: protections.Plan, req_r: int, resp_w: in
     try:
         linux.try_prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         linux.try_prctl(_PR_SET_CHILD_SUBREAPER, 1)
-        protections.setup_zygote(plan, zygote.scratch_root)
+        protections.setup_zygote(plan, zygote.scratch_root, zygote.staging)
         zygote.protected |= {os.getpid(), *_own_threads()}
         try:
             zygote.serve(req_r, resp_w)
@@ -608,6 +634,7 @@ def _nursery_main(
     plan: protections.Plan,
     req_r: int,
     resp_w: int,
+    cgroup: str | None = None,
 ) -> None:
     """Forked from the CLI before the judge exists, so it holds no test code. It loads the
     probes and warms torch once, then forks one zygote after another: when a zygote dies
@@ -618,6 +645,10 @@ def _nursery_main(
     try:
         linux.try_prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if plan.pids_hierarchy is not None:
+            if cgroup is None:
+                raise OSError(0, "the sandbox's pids cgroup could not be made")
+            cgroups.enter(cgroup)
         if plan.on("non_dumpable"):
             protections.harden_trusted_process()
         if plan.on("landlock"):
@@ -667,6 +698,10 @@ class Sandbox:
         torch_cache.private_torch_cache()
         self.staging = staging
         self._seq = 0
+        self.cgroup: str | None = None
+        if self.plan.pids_hierarchy is not None:
+            with contextlib.suppress(OSError):
+                self.cgroup = cgroups.create(self.plan.pids_hierarchy)
         req_r, self._req_w = os.pipe()
         self._resp_r, resp_w = os.pipe()
         for stream in (sys.stdout, sys.stderr):
@@ -675,7 +710,7 @@ class Sandbox:
         if self.pid == 0:
             os.close(self._req_w)
             os.close(self._resp_r)
-            _nursery_main(specs, staging, self.limits, self.plan, req_r, resp_w)
+            _nursery_main(specs, staging, self.limits, self.plan, req_r, resp_w, self.cgroup)
         os.close(req_r)
         os.close(resp_w)
 
@@ -717,6 +752,12 @@ class Sandbox:
         for fd in (self._req_w, self._resp_r):
             with contextlib.suppress(OSError):
                 os.close(fd)
+        try:
+            self._wait_for_nursery()
+        finally:
+            self._release_cgroup()
+
+    def _wait_for_nursery(self) -> None:
         deadline = time.monotonic() + CLOSE_GRACE_SECONDS
         while time.monotonic() < deadline:
             try:
@@ -730,3 +771,9 @@ class Sandbox:
             os.kill(self.pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self.pid, 0)
+
+    def _release_cgroup(self) -> None:
+        """Kill anything that outlived the nursery, then remove the sandbox's cgroup."""
+        if self.cgroup is not None:
+            cgroups.destroy(self.cgroup)
+            self.cgroup = None

@@ -1,0 +1,84 @@
+"""A private root file system for the sandbox, for machines without Landlock.
+
+Inside its own mount namespace the zygote builds a fresh, read-only tmpfs that holds only what
+a probe may read (the same list Landlock allows: Python, site-packages without the grader, the
+system libraries, a few devices), the staged submission (read-only) and the scratch folders,
+each bind-mounted at its own path. Then it pivots into it and detaches the old root, as
+bubblewrap does. The grader, the hidden checks, `reference/`, other submissions, `/tmp`, the
+home folders, host sockets and `/sys/fs/cgroup` are then not hidden but absent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from grader.sandbox import landlock, linux
+
+_ST_KEPT = linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC
+_ST_TIMES = ((1024, linux.MS_NOATIME), (2048, linux.MS_NODIRATIME), (4096, linux.MS_RELATIME))
+OLD_ROOT = ".old-root"
+
+
+def _beneath(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _target(root: Path, path: str) -> Path:
+    return root / path.lstrip("/")
+
+
+def _bind(root: Path, path: str, read_only: bool) -> None:
+    target = _target(root, path)
+    if os.path.isdir(path):
+        target.mkdir(parents=True, exist_ok=True)
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.touch(exist_ok=True)
+    linux.mount(path, str(target), None, linux.MS_BIND | linux.MS_REC, None)
+    if read_only:
+        _remount_read_only(str(target), os.statvfs(path).f_flag)
+
+
+def _remount_read_only(target: str, source_flags: int) -> None:
+    """Read-only, keeping the flags a user namespace may not clear (nosuid, nodev, ...)."""
+    flags = linux.MS_BIND | linux.MS_REMOUNT | linux.MS_RDONLY | (source_flags & _ST_KEPT)
+    for statvfs_bit, mount_bit in _ST_TIMES:
+        if source_flags & statvfs_bit:
+            flags |= mount_bit
+    linux.mount("none", target, None, flags, None)
+
+
+def enter(
+    new_root: Path,
+    readable: Iterable[tuple[str, int]],
+    writable: Iterable[str],
+    read_only: Iterable[str] = (),
+) -> None:
+    """Build the private root at `new_root` and make it this mount namespace's `/`."""
+    new_root.mkdir(mode=0o755, exist_ok=True)
+    linux.mount("torchgrade-root", str(new_root), "tmpfs", linux.MS_NOSUID, "mode=0755,size=4m")
+    bound: list[str] = []
+    for path, rights in sorted(readable):
+        if not os.path.exists(path) or any(_beneath(path, b) for b in bound):
+            continue  # a bind of an ancestor brought it along already
+        if rights & landlock.READ_FILE:
+            _bind(new_root, path, read_only=True)
+            bound.append(path)
+        else:
+            _target(new_root, path).mkdir(parents=True, exist_ok=True)
+    for path in read_only:
+        _bind(new_root, path, read_only=True)
+    for path in writable:
+        _bind(new_root, path, read_only=False)
+    _bind(new_root, "/proc", read_only=False)
+    old = new_root / OLD_ROOT
+    old.mkdir()
+    linux.pivot_root(str(new_root), str(old))
+    os.chdir("/")
+    linux.umount(f"/{OLD_ROOT}")
+    os.rmdir(f"/{OLD_ROOT}")
+    with contextlib.suppress(OSError):
+        _remount_read_only("/", os.statvfs("/").f_flag)
