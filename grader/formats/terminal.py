@@ -49,18 +49,18 @@ def _paint(value: str, color: str, enabled: bool) -> str:
 
 def one_line(value: str, width: int = REASON_WIDTH) -> str:
     flat = " ".join(text.inert(value).split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
+    return text.inert(flat if len(flat) <= width else flat[: width - 1] + "…")
 
 
 def wrapped(value: str, width: int = FEEDBACK_WIDTH, most: int = FEEDBACK_LINES) -> list[str]:
     """Feedback wrapped to the terminal rather than cut: a student needs the whole sentence.
 
-    Wrapping can start a new line anywhere, so every `::` is broken up after wrapping: no line
-    of a CI log can become a workflow command, wherever the wrap falls."""
-    lines = textwrap.wrap(" ".join(text.visible_controls(value).split()), width) or [""]
+    Wrapping can start a new line anywhere, so each line is made inert again after layout: no
+    line of a CI log can become a workflow command, wherever the wrap falls."""
+    lines = textwrap.wrap(" ".join(text.inert(value).split()), width) or [""]
     if len(lines) > most:
         lines = [*lines[: most - 1], lines[most - 1][: width - 1] + "…"]
-    return [text.inert(line).replace("::", ":\u200b:") for line in lines]
+    return [text.inert(line) for line in lines]
 
 
 def _check_lines(
@@ -96,7 +96,7 @@ def render(report: Report, color: bool = False, student: bool = False) -> str:
         )
         if assignment.status != "graded":
             header += f"  [{views.say(report, f'status_{assignment.status}')}]"
-        lines.append(_paint(header, "bold", color))
+        lines.append(_paint(text.inert(header), "bold", color))
         if assignment.message:
             lines.append("  " + one_line(assignment.message))
         shown: set[tuple[str, str]] = set()
