@@ -33,6 +33,7 @@ from grader.report import (
 )
 from grader.sandbox import linux, protections, wire
 from grader.sandbox.limits import Limits
+from grader.sandbox.source import exercise_problem
 from grader.sandbox.staging import Staged, stage
 from grader.sandbox.zygote import Sandbox
 from grader.spec import AssignmentSpec, assignments_root
@@ -242,7 +243,7 @@ def grade(
         report.submission.files = staged.files
         report.submission.content_hash = staged.content_hash
         report.submission.problems = staged.problems
-        report.integrity = integrity.scan(staged.folder)
+        report.integrity = [*staged.findings, *integrity.scan(staged.folder)]
         present = []
         for spec in specs:
             if spec.student_file in staged.links:
@@ -267,6 +268,9 @@ def grade(
                         spec, "missing", say("student_file_missing", file=spec.student_file)
                     )
                 )
+            elif unreadable := exercise_problem(staged.folder, spec.student_file):
+                file, problem = unreadable
+                report.assignments.append(_assignment_result(spec, "error", problem.message(file)))
             else:
                 report.assignments.append(_assignment_result(spec, "graded"))
                 present.append(spec)

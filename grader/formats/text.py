@@ -77,6 +77,11 @@ def inert_name(name: str) -> str:
     return defuse_workflow_commands(_UNSAFE_IN_NAME.sub(_escape, name))
 
 
+def unsafe_in_name(name: str) -> list[str]:
+    """The characters `inert_name` escapes, in order (lone surrogates included)."""
+    return _UNSAFE_IN_NAME.findall(name)
+
+
 def inert_strings(value: Any, keep: frozenset[str] = frozenset()) -> Any:
     """`value` (JSON-like data) with `inert` applied to every string in it, keys in `keep`
     (grader-made ids such as `assignment::check`) excepted."""
