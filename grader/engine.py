@@ -21,6 +21,7 @@ from typing import Any
 
 from grader import integrity, preload
 from grader.environment import environment
+from grader.formats.text import inert_name
 from grader.judge import JudgeOptions, run_judge
 from grader.messages import say, set_language
 from grader.preload import prepare_torch
@@ -235,7 +236,7 @@ def grade(
         lang=options.lang,
         seed=options.seed,
         started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        submission=Submission(path=str(source)),
+        submission=Submission(path=inert_name(str(source))),
         environment=environment(),
     )
     with tempfile.TemporaryDirectory(prefix="torchgrade-stage-") as scratch:
