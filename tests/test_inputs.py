@@ -49,6 +49,7 @@ def _write(folder: Path, name: bytes, data: bytes) -> None:
 
 
 def _with_hostile_names(folder: Path) -> Path:
+    folder.mkdir(exist_ok=True)
     shutil.copy(REFERENCE / "my_linear.py", folder / "my_linear.py")
     for number, name in enumerate(HOSTILE_NAMES):
         _write(folder, name, f"data {number}\n".encode())
@@ -141,14 +142,23 @@ def test_the_content_hash_tells_raw_names_apart(tmp_path):
 
 
 def _cp949_zip(archive: Path) -> None:
-    """A zip as Korean Windows writes it: CP949 names, no UTF-8 flag (bit 11)."""
+    """A zip as Korean Windows writes it: CP949 names, no UTF-8 flag (bit 11). zipfile would
+    set the flag for any non-ASCII name, so ASCII stand-ins of the same length are written and
+    their bytes replaced by the CP949 names in the local and central headers."""
+    names = [CP949_NAME, "과제/설명.txt".encode("cp949")]
+    stand_ins = [f"Z{i}".encode().ljust(len(raw), b"Z") for i, raw in enumerate(names)]
     with zipfile.ZipFile(archive, "w") as bundle:
         bundle.write(REFERENCE / "my_linear.py", "my_linear.py")
-        for raw, data in ((CP949_NAME, b"notes\n"), ("과제/설명.txt".encode("cp949"), b"x\n")):
-            info = zipfile.ZipInfo(raw.decode("cp437"))
-            bundle.writestr(info, data)
+        for stand_in in stand_ins:
+            bundle.writestr(stand_in.decode(), b"notes\n")
+    data = archive.read_bytes()
+    for stand_in, raw in zip(stand_ins, names, strict=True):
+        assert data.count(stand_in) == 2
+        data = data.replace(stand_in, raw)
+    archive.write_bytes(data)
     with zipfile.ZipFile(archive) as check:
         assert not any(info.flag_bits & 0x800 for info in check.infolist())
+        assert check.namelist()[1] == CP949_NAME.decode("cp437")
 
 
 def test_batch_grades_hostile_names_in_folders_zips_and_tars(tmp_path):
@@ -159,7 +169,7 @@ def test_batch_grades_hostile_names_in_folders_zips_and_tars(tmp_path):
     with tarfile.open(root / "raw_tar.tar.gz", "w:gz") as bundle:
         bundle.add(REFERENCE / "my_linear.py", "my_linear.py")
         bundle.add(root / "folder_student" / "my_linear.py", os.fsdecode(b"bad\xff\n.txt"))
-    _with_hostile_names(root / os.fsdecode("학생\u202e\xff".encode("utf-8", "surrogateescape")))
+    _with_hostile_names(root / os.fsdecode("학생\u202e".encode() + b"\xff"))
     out = tmp_path / "out"
     done = run_batch(root, "--out", out, "-a", "my_linear", "--jobs", "1", "--format", "junit")
     assert done.returncode == 0, done.stderr
