@@ -15,7 +15,6 @@ import textwrap
 import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest

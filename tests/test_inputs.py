@@ -7,7 +7,6 @@ git, and pycs are ignored by it.
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import os
 import py_compile
@@ -304,7 +303,7 @@ def test_invisible_characters_in_source_are_flagged_with_file_and_line(tmp_path)
     assert "\\u202e" in reason and "\\u2066" in reason and "\u202e" not in reason
 
 
-# --- shipped bytecode and shadowing ----------------------------------------------------------------
+# --- shipped bytecode and shadowing -------------------------------------------------------------
 
 
 def _unchecked_pyc(source_file: Path, target: Path) -> None:
@@ -404,4 +403,3 @@ def test_the_child_imports_source_only_and_writes_no_bytecode(tmp_path):
     shutil.rmtree(tmp_path / "__pycache__")
     assert run("guarded") == "source"
     assert not (tmp_path / "__pycache__").exists()
-    assert importlib.util.find_spec("grader.sandbox.source") is not None

@@ -98,7 +98,7 @@ def render(report: Report, color: bool = False, student: bool = False) -> str:
             header += f"  [{views.say(report, f'status_{assignment.status}')}]"
         lines.append(_paint(text.inert(header), "bold", color))
         if assignment.message:
-            lines.append("  " + one_line(assignment.message))
+            lines.extend("  " + line for line in wrapped(assignment.message, REASON_WIDTH))
         shown: set[tuple[str, str]] = set()
         for check in sorted(assignment.checks, key=lambda c: c.status == "passed"):
             lines.extend(_check_lines(report, check, color, shown))
