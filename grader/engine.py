@@ -21,6 +21,7 @@ from typing import Any
 
 from grader import integrity, messages, parallel, preload
 from grader.environment import environment
+from grader.formats.text import inert_name
 from grader.judge import JudgeOptions, run_judge
 from grader.messages import say, set_language
 from grader.preload import prepare_torch
@@ -33,6 +34,7 @@ from grader.report import (
 )
 from grader.sandbox import linux, protections, wire
 from grader.sandbox.limits import Limits
+from grader.sandbox.source import exercise_problem
 from grader.sandbox.staging import Staged, stage
 from grader.sandbox.zygote import Sandbox
 from grader.spec import AssignmentSpec, assignments_root
@@ -236,7 +238,7 @@ def grade(
         lang=options.lang,
         seed=options.seed,
         started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        submission=Submission(path=str(source)),
+        submission=Submission(path=inert_name(str(source))),
         environment=environment(),
     )
     with tempfile.TemporaryDirectory(prefix="torchgrade-stage-") as scratch:
@@ -244,7 +246,7 @@ def grade(
         report.submission.files = staged.files
         report.submission.content_hash = staged.content_hash
         report.submission.problems = staged.problems
-        report.integrity = integrity.scan(staged.folder)
+        report.integrity = [*staged.findings, *integrity.scan(staged.folder)]
         present = []
         for spec in specs:
             if spec.student_file in staged.links:
@@ -269,6 +271,9 @@ def grade(
                         spec, "missing", say("student_file_missing", file=spec.student_file)
                     )
                 )
+            elif unreadable := exercise_problem(staged.folder, spec.student_file):
+                file, problem = unreadable
+                report.assignments.append(_assignment_result(spec, "error", problem.message(file)))
             else:
                 report.assignments.append(_assignment_result(spec, "graded"))
                 present.append(spec)

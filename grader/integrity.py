@@ -6,8 +6,9 @@ file with `ast` (nothing is imported or run) and looks for frame walking, `gc`, 
 process and signal control, network access, file writes, dynamic imports, monkeypatching of
 imported modules, paths that reach outside the submission folder, and CI workflow commands in
 strings. Files that pytest or Python would pick up by name (`conftest.py`, `sitecustomize.py`,
-a module shadowing `torch`, ...) are flagged too. A file that is not UTF-8 or does not parse is
-skipped without findings.
+a module shadowing `torch`, ...) are flagged too, and so are source lines holding bidi or
+invisible characters (Trojan Source) and sources that are not plain UTF-8 (`sandbox.source`). A
+file that does not parse has no other findings.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from grader.messages import say
 from grader.report import IntegrityFinding
+from grader.sandbox import source as source_text
+from grader.sandbox.filenames import name_of
 
 MAX_SCAN_BYTES = 2 << 20
 MAX_FINDINGS_PER_FILE = 50
@@ -379,13 +383,28 @@ def scan(folder: Path) -> list[IntegrityFinding]:
         relative = path.relative_to(folder)
         injected = _injection(relative)
         if injected is not None:
+            injected.file = name_of(relative).shown
+        if injected is not None:
             findings.append(injected)
         if path.suffix != ".py":
             continue
+        file = name_of(relative).shown
         try:
             raw = path.read_bytes()[:MAX_SCAN_BYTES]
-            source = raw.decode("utf-8")
-        except (OSError, UnicodeDecodeError):
+        except OSError:
             continue
-        findings.extend(scan_source(source, relative.as_posix()))
+        problem = source_text.unreadable(raw)
+        if problem is not None:
+            reason = say("flag_source_encoding", reason=problem.reason())
+            findings.append(
+                IntegrityFinding(file=file, line=0, code="source-encoding", reason=reason)
+            )
+            continue
+        text = source_text.decoded(raw)
+        for line, chars in source_text.invisible_lines(text):
+            reason = say("flag_invisible_source", chars=chars)
+            findings.append(
+                IntegrityFinding(file=file, line=line, code="invisible-source", reason=reason)
+            )
+        findings.extend(scan_source(text, file))
     return findings

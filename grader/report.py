@@ -118,6 +118,11 @@ class FileInfo(_Model):
     path: str = Field(description="Path relative to the submission folder.")
     size: int
     sha256: str
+    name_hex: str = Field(
+        "",
+        description="The path's raw bytes in hex, set when `path` shows it escaped: it is not "
+        "UTF-8, or holds control, bidi or invisible characters.",
+    )
 
 
 class Submission(_Model):

@@ -50,9 +50,9 @@ def test_bad_input_is_graded_with_clear_messages(bad_input):
     assert report["complete"] is True
     everything = result.output + json.dumps(report)
     assert "Traceback" not in everything
-    for check in _assignment(report, "my_linear")["checks"]:
-        assert check["status"] == "failed"
-        assert check["message"].startswith("my_linear.py could not be imported: ")
+    my_linear = _assignment(report, "my_linear")
+    assert my_linear["status"] == "error" and not my_linear["checks"]
+    assert my_linear["message"].startswith("my_linear.py is not saved as UTF-8 (byte 128 ")
     training_loop = _assignment(report, "training_loop")
     assert training_loop["status"] == "missing"
     assert training_loop["message"] == "training_loop.py is larger than 2 MiB and was not graded"
@@ -77,7 +77,11 @@ def test_links_out_of_the_folder_are_named_and_not_followed(bad_input):
 def test_unusual_names_and_encodings_do_not_break_the_scan(bad_input):
     _result, report = bad_input
     assert report["submission"]["path"].endswith("bad input ✓ ü")
-    assert not [f for f in report["integrity"] if f["file"] in ("helper.py", "my_linear.py")]
+    flagged = [f for f in report["integrity"] if f["file"] in ("helper.py", "my_linear.py")]
+    assert {(f["file"], f["code"]) for f in flagged} == {
+        ("helper.py", "source-encoding"),
+        ("my_linear.py", "source-encoding"),
+    }
 
 
 def test_the_read_only_folder_was_not_written(bad_input):

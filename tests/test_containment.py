@@ -193,7 +193,7 @@ def test_forged_results_and_workflow_commands_are_inert(batch, grade_folder):
     for line in output.splitlines():
         assert not line.lstrip().startswith(("::", "##[")), line
     assert "\x1b" not in output and "\x07" not in output
-    assert ":\u200b:notice" in output and ":\u200b:stop-commands::" in output
+    assert ": :notice" in output and ": :stop-commands: :" in output
     completed = batch["completed"]
     for stream in (completed.stdout, completed.stderr):
         assert "::stop-commands::" not in stream
@@ -203,7 +203,12 @@ def test_forged_results_and_workflow_commands_are_inert(batch, grade_folder):
 def test_the_network_is_out_of_reach(batch):
     report = batch["reports"]["hostile_forgery"]
     attempts = lines(output_of(report, "scratch_lr"), "NET")
-    assert set(attempts) == {"tcp 127.0.0.1:22", "tcp 1.1.1.1:443", "udp 8.8.8.8:53", "tcp6 ::1:22"}
+    assert set(attempts) == {
+        "tcp 127.0.0.1:22",
+        "tcp 1.1.1.1:443",
+        "udp 8.8.8.8:53",
+        "tcp6 : :1:22",
+    }
     assert "connected" not in attempts.values()
     protections = report["environment"]["protections"]
     if protections["seccomp"] == "on":

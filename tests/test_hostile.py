@@ -61,7 +61,9 @@ def output_of(graded: Graded, assignment: str) -> str:
 def lines(text: str, prefix: str) -> dict[str, str]:
     """'PREFIX what: result' lines printed by a hostile fixture, as {what: result}."""
     found = {}
-    for match in re.finditer(rf"^{prefix}\b ?(.*?): (\S.*)$", text, re.MULTILINE):
+    # A value never starts with ":": in "tcp6 : :1:22: PermissionError" (`::` as inert shows
+    # it) the key runs to the last ": " before the value.
+    for match in re.finditer(rf"^{prefix}\b ?(.*?): ([^\s:].*)$", text, re.MULTILINE):
         found[match.group(1)] = match.group(2)
     return found
 

@@ -71,19 +71,25 @@ def test_docstrings_and_plain_strings_are_not_paths():
     assert codes(source) == set()
 
 
-@pytest.mark.parametrize(
-    "raw",
-    [
-        b"\xff\xfe\x00binary\x00garbage\x9c",
-        "# caf\xe9\nx = 1\n".encode("latin-1"),
-        b"def broken(:\n",
-        b"x = 1\x00\n",
-        b"(" * 100_000,
-    ],
-)
-def test_unreadable_or_unparsable_files_are_skipped(tmp_path, raw):
+@pytest.mark.parametrize("raw", [b"def broken(:\n", b"(" * 100_000])
+def test_unparsable_files_are_skipped(tmp_path, raw):
     (tmp_path / "my_linear.py").write_bytes(raw)
     assert scan(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"\xff\xfe\x00binary\x00garbage\x9c", [(0, "source-encoding")]),
+        ("# caf\xe9\nimport gc\n".encode("latin-1"), [(0, "source-encoding")]),
+        (b"x = 1\x00\n", [(1, "invisible-source")]),
+    ],
+)
+def test_unreadable_files_are_flagged_and_not_scanned_further(tmp_path, raw, expected):
+    """Source that is not plain UTF-8 is never decoded another way, so its constructs (the
+    `import gc` under latin-1) are not looked at: the file itself is the finding."""
+    (tmp_path / "my_linear.py").write_bytes(raw)
+    assert [(f.line, f.code) for f in scan(tmp_path)] == expected
 
 
 def test_files_python_or_pytest_would_pick_up_are_flagged(tmp_path):

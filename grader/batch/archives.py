@@ -5,6 +5,12 @@ on trust: every entry's path must stay inside the target, links are left out (wi
 devices, pipes and encrypted entries refuse the whole archive, and the entry count, the
 unpacked size and the compression ratio are bounded while reading (declared sizes can lie).
 A refused archive is not graded; the reason goes into that student's report.
+
+Entry names are untrusted bytes too. A zip entry without the UTF-8 flag has no declared
+encoding (zipfile reads it as CP437). Its raw bytes are used as UTF-8 when they are valid UTF-8
+(macOS and Linux zip write UTF-8 without the flag); else as CP949 when they decode as CP949
+(Korean Windows' "Send to compressed folder"), with a note; else as raw bytes, which staging
+shows escaped. Tar names are raw bytes already. Every name in a note is shown inert.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+from grader.formats.text import inert_name
 from grader.messages import say
 
 MAX_ENTRIES = 2000
@@ -73,15 +80,34 @@ def student_id(path: Path) -> str:
     return path.name[: -len(suffix)] if suffix else path.name
 
 
+def zip_name(info: zipfile.ZipInfo, notes: list[str]) -> str:
+    """The entry's name as the student's system meant it (see the module docstring)."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        raw = info.filename.encode("cp437")
+    except UnicodeEncodeError:
+        return info.filename
+    for encoding in ("utf-8", "cp949"):
+        try:
+            name = raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if encoding == "cp949" and not raw.isascii():
+            notes.append(say("archive_name_cp949", entry=inert_name(name)))
+        return name
+    return os.fsdecode(raw)
+
+
 def _relative(name: str) -> PurePosixPath | None:
     cleaned = name.replace("\\", "/")
     if "\0" in cleaned:
         raise Rejected(say("archive_corrupt", detail="an entry name contains a NUL byte"))
     if cleaned.startswith("/") or _DRIVE.match(cleaned):
-        raise Rejected(say("archive_absolute", entry=name))
+        raise Rejected(say("archive_absolute", entry=inert_name(name)))
     parts = [p for p in cleaned.split("/") if p not in ("", ".")]
     if ".." in parts:
-        raise Rejected(say("archive_traversal", entry=name))
+        raise Rejected(say("archive_traversal", entry=inert_name(name)))
     if not parts or parts[0] in JUNK_DIRS:
         return None
     return PurePosixPath(*parts)
@@ -130,7 +156,7 @@ def _write(source: IO[bytes], target: Path, budget: _Budget, entry: str) -> None
     try:
         fd = os.open(target, flags, 0o600)
     except FileExistsError:
-        raise Rejected(say("archive_duplicate", entry=entry)) from None
+        raise Rejected(say("archive_duplicate", entry=inert_name(entry))) from None
     with os.fdopen(fd, "wb") as out:
         while chunk := source.read(CHUNK):
             budget.add(len(chunk))
@@ -141,7 +167,7 @@ def _mkdir(target: Path, entry: str) -> None:
     try:
         target.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        raise Rejected(say("archive_duplicate", entry=entry)) from None
+        raise Rejected(say("archive_duplicate", entry=inert_name(entry))) from None
 
 
 def _unzip(archive: Path, target: Path, notes: list[str]) -> None:
@@ -149,24 +175,25 @@ def _unzip(archive: Path, target: Path, notes: list[str]) -> None:
     with zipfile.ZipFile(archive) as bundle:
         for info in bundle.infolist():
             budget.entry()
-            relative = _relative(info.filename)
+            name = zip_name(info, notes)
+            relative = _relative(name)
             mode = info.external_attr >> 16
             if relative is None:
                 continue
             if stat.S_ISLNK(mode):
-                notes.append(say("archive_link_skipped", entry=info.filename))
+                notes.append(say("archive_link_skipped", entry=inert_name(name)))
                 continue
             if mode and stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
-                raise Rejected(say("archive_special", entry=info.filename))
+                raise Rejected(say("archive_special", entry=inert_name(name)))
             if info.flag_bits & 0x1:
-                raise Rejected(say("archive_encrypted", entry=info.filename))
+                raise Rejected(say("archive_encrypted", entry=inert_name(name)))
             if info.is_dir():
-                _mkdir(target / relative, info.filename)
+                _mkdir(target / relative, name)
                 continue
             if info.file_size > MAX_TOTAL_BYTES:
                 raise Rejected(say("archive_too_large", limit=MAX_TOTAL_BYTES >> 20))
             with bundle.open(info) as source:
-                _write(source, target / relative, budget, info.filename)
+                _write(source, target / relative, budget, name)
 
 
 @contextmanager
@@ -197,13 +224,13 @@ def _untar(archive: Path, compression: str, target: Path, notes: list[str]) -> N
                 if relative is None:
                     continue
                 if member.issym() or member.islnk():
-                    notes.append(say("archive_link_skipped", entry=member.name))
+                    notes.append(say("archive_link_skipped", entry=inert_name(member.name)))
                     continue
                 if member.isdir():
                     _mkdir(target / relative, member.name)
                     continue
                 if not member.isreg() or member.issparse():
-                    raise Rejected(say("archive_special", entry=member.name))
+                    raise Rejected(say("archive_special", entry=inert_name(member.name)))
                 if member.size > MAX_TOTAL_BYTES:
                     raise Rejected(say("archive_too_large", limit=MAX_TOTAL_BYTES >> 20))
                 source = bundle.extractfile(member)

@@ -32,6 +32,8 @@ from grader.batch.progress import Progress
 from grader.batch.workers import Job, Outcome
 from grader.formats import charts, dashboard, json_report, registry
 from grader.formats import html as html_report
+from grader.formats import json_report, registry
+from grader.formats.text import inert_name
 from grader.messages import say, set_language
 from grader.report import AssignmentResult, AssignmentStatus, Environment, Report, Submission
 from grader.sandbox import protections
@@ -169,9 +171,11 @@ def prepare(paths: list[Path], scratch: Path) -> list[Candidate]:
     candidates: list[Candidate] = []
     taken: set[str] = set()
     for path in sorted(paths, key=lambda p: (not p.is_dir(), p.name)):
-        student = path.name if path.is_dir() else archives.student_id(path)
+        student = inert_name(path.name if path.is_dir() else archives.student_id(path))
         if student in taken:
-            student = path.name
+            student = inert_name(path.name)
+        if student in taken:
+            student = f"{student}-{len(candidates)}"
         taken.add(student)
         candidate = Candidate(student=student, source=path.resolve())
         if path.is_dir():
@@ -253,7 +257,9 @@ def stand_in_report(
         lang=options.lang,
         seed=options.seed,
         started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        submission=Submission(path=str(candidate.source), content_hash=candidate.content_hash),
+        submission=Submission(
+            path=inert_name(str(candidate.source)), content_hash=candidate.content_hash
+        ),
         environment=_environment(),
         complete=status == "missing",
     )
@@ -294,7 +300,7 @@ def _from_outcome(
         return stand_in_report(
             candidate, specs, options, "error", say("worker_died", detail=detail)
         )
-    report.submission.path = str(candidate.source)
+    report.submission.path = inert_name(str(candidate.source))
     report.submission.problems = [*candidate.notes, *report.submission.problems]
     return report
 
@@ -424,7 +430,9 @@ class Batch:
                     write_outputs(existing, folder, options.formats)
             elif candidate.folder is None:
                 message = say(
-                    "archive_rejected", archive=candidate.source.name, reason=candidate.rejection
+                    "archive_rejected",
+                    archive=inert_name(candidate.source.name),
+                    reason=candidate.rejection,
                 )
                 entry.report = stand_in_report(candidate, self.specs, options, "missing", message)
                 write_outputs(entry.report, folder, options.formats)

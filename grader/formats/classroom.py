@@ -130,12 +130,13 @@ def _build(report: Report, limit: int) -> dict[str, Any]:
         else:
             tests.append(_assignment_test(report, assignment, limit))
     _settle_sum(tests, report.score)
-    return {
+    built = {
         "version": VERSION,
         "status": _status(report, tests),
         "max_score": report.max_score,
         "tests": tests,
     }
+    return dict(text.inert_strings(built))
 
 
 def encode(result: dict[str, Any]) -> str:

@@ -82,7 +82,7 @@ def results(report: Report, student: bool = True) -> dict[str, Any]:
             tests.append(_assignment_test(f"{a_index}.1", assignment))
         for c_index, check in enumerate(assignment.checks, start=1):
             tests.append(_check_test(report, f"{a_index}.{c_index}", assignment, check))
-    return {
+    laid_out = {
         "score": report.score,
         "execution_time": math.ceil(report.duration_s),
         "output": _summary(report),
@@ -90,6 +90,7 @@ def results(report: Report, student: bool = True) -> dict[str, Any]:
         "stdout_visibility": "hidden",
         "tests": tests,
     }
+    return dict(text.inert_strings(laid_out))
 
 
 def render(report: Report, student: bool = True) -> str:

@@ -124,4 +124,5 @@ def render(report: Report, student: bool = False) -> bytes:
         root.set(key, str(totals[key]))
     root.set("time", _seconds(time_total))
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    document = ET.tostring(root, encoding="unicode", xml_declaration=True)
+    return text.inert(document).encode() + b"\n"

@@ -130,4 +130,4 @@ def render(report: Report, student: bool = True) -> str:
         lines.extend([f"## {say(report, 'report_notes')}", ""])
         lines.extend(f"- {text.md_inline(note)}" for note in notes)
         lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
+    return text.inert("\n".join(lines).rstrip()) + "\n"

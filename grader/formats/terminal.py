@@ -188,5 +188,5 @@ def finish(laid_out: str, color: bool) -> str:
     """What rich laid out, made safe for a terminal or a CI log, line by line, after layout."""
     lines = laid_out.splitlines()
     if color:
-        return "".join(text.defuse_commands(line).rstrip() + "\n" for line in lines)
-    return "".join(text.defuse_commands(text.inert(line)).rstrip() + "\n" for line in lines)
+        return "".join(text.defuse_workflow_commands(line).rstrip() + "\n" for line in lines)
+    return "".join(text.inert(line).rstrip() + "\n" for line in lines)

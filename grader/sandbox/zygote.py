@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import torch
 
-from grader.sandbox import cgroups, lean_torch, linux, protections, sockets, torch_cache, wire
+from grader.sandbox import cgroups, lean_torch, linux, protections, sockets, source, torch_cache, wire
 from grader.sandbox.limits import Limits
 from grader.sandbox.probing import PROBE_MARK
 from grader.spec import AssignmentSpec
@@ -231,6 +231,7 @@ def _child_main(
         if notice_w >= 0:
             sockets.watch(notice_w)
         os.chdir(scratch)
+        source.source_only_imports(str(scratch))
         sys.path.append(str(scratch))
         seed = int(request["seed"])
         # The CPU generator alone: torch.manual_seed also visits every accelerator backend,
@@ -261,8 +262,9 @@ def _run_probe(
         return _grader_error(f"no probe named {request['probe']!r}")
     arguments = wire.decode(inputs) if inputs else {}
     try:
+        path = os.path.join(scratch, spec.student_file)
         module_spec = importlib.util.spec_from_file_location(
-            spec.module_name, os.path.join(scratch, spec.student_file)
+            spec.module_name, path, loader=source.SourceOnlyLoader(spec.module_name, path)
         )
         assert module_spec is not None and module_spec.loader is not None
         student = importlib.util.module_from_spec(module_spec)
