@@ -32,7 +32,6 @@ from grader.batch.progress import Progress
 from grader.batch.workers import Job, Outcome
 from grader.formats import charts, dashboard, json_report, registry
 from grader.formats import html as html_report
-from grader.formats import json_report, registry
 from grader.formats.text import inert_name
 from grader.messages import say, set_language
 from grader.report import AssignmentResult, AssignmentStatus, Environment, Report, Submission

@@ -28,7 +28,16 @@ from typing import Any, Literal
 
 import torch
 
-from grader.sandbox import cgroups, lean_torch, linux, protections, sockets, source, torch_cache, wire
+from grader.sandbox import (
+    cgroups,
+    lean_torch,
+    linux,
+    protections,
+    sockets,
+    source,
+    torch_cache,
+    wire,
+)
 from grader.sandbox.limits import Limits
 from grader.sandbox.probing import PROBE_MARK
 from grader.spec import AssignmentSpec
