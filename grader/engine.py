@@ -272,8 +272,9 @@ def grade(
                     )
                 )
             elif unreadable := exercise_problem(staged.folder, spec.student_file):
+                # Graded, and failed: the file is the student's to fix, not a grader error.
                 file, problem = unreadable
-                report.assignments.append(_assignment_result(spec, "error", problem.message(file)))
+                report.assignments.append(_assignment_result(spec, "graded", problem.message(file)))
             else:
                 report.assignments.append(_assignment_result(spec, "graded"))
                 present.append(spec)

@@ -248,7 +248,7 @@ def test_a_utf7_cookie_fails_its_exercise_once_and_the_rest_is_graded(tmp_path):
     folder = _encoding_submission(tmp_path / "sub")
     report = _submit(folder, tmp_path / "out", "-a", "training_loop")
     my_linear, training = report["assignments"]
-    assert my_linear["status"] == "error" and my_linear["score"] == 0 and not my_linear["checks"]
+    assert my_linear["status"] == "graded" and my_linear["score"] == 0 and not my_linear["checks"]
     assert "utf-7" in my_linear["message"] and "UTF-8" in my_linear["message"]
     assert training["status"] == "graded" and training["score"] == training["max_score"] > 0
     flags = {(f["file"], f["code"]) for f in report["integrity"]}
@@ -264,7 +264,7 @@ def test_a_cp949_helper_fails_the_exercise_that_imports_it_in_korean(tmp_path):
     (folder / "helper.py").write_bytes("# 도우미 모듈\nSCALE = 1\n".encode("cp949"))
     report = _submit(folder, tmp_path / "out", "--lang", "ko")
     my_linear = report["assignments"][0]
-    assert my_linear["status"] == "error" and my_linear["score"] == 0
+    assert my_linear["status"] == "graded" and my_linear["score"] == 0
     assert "helper.py" in my_linear["message"] and "CP949" in my_linear["message"]
     assert "UTF-8" in my_linear["message"] and "Save with Encoding" in my_linear["message"]
     assert "저장" in my_linear["message"]
