@@ -116,3 +116,14 @@ def render_all(specs: list[AssignmentSpec], lang: str = "en") -> str:
     for spec in specs:
         parts.append(f"## {spec.student_file}: {spec.title}\n\n{render(spec, lang)}")
     return "\n".join(parts)
+
+
+def repository_root() -> Path:
+    """The folder holding the contract files: the working directory when it has them, else the
+    source checkout the grader runs from."""
+    here = Path.cwd()
+    if all((here / f).is_file() for f in CONTRACT_FILES):
+        return here
+    import grader
+
+    return Path(grader.__file__).resolve().parent.parent

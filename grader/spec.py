@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -38,6 +39,12 @@ class Clause(BaseModel):
     id: str = Field(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", description="Stable, kebab-case.")
     text: str = Field(min_length=1, description="The sentence, in English, as students read it.")
     text_ko: str = Field("", description="The same sentence in Korean.")
+    kind: Literal["requires", "permits"] = Field(
+        "requires",
+        description="'requires': a rule a check enforces and a mutant breaks. 'permits': "
+        "a freedom the contract grants (any initialisation, model.zero_grad()); a correct "
+        "variant that uses it proves it instead (its docstring says 'permits: <id>').",
+    )
 
 
 class Ambiguity(BaseModel):
