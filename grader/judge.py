@@ -56,6 +56,11 @@ class CheckMeta:
     seed: int
     clauses: tuple[str, ...] = ()
 
+    @property
+    def name_in_file(self) -> str:
+        """The check's function name, without the assignment prefix."""
+        return self.id.split("::", 1)[-1]
+
 
 _UNDEFINED_NAME = re.compile(r"module '(\w+)' has no attribute '(\w+)'")
 
