@@ -164,9 +164,9 @@ def summary(specs: list[AssignmentSpec], entries: list[Entry]) -> dict[str, Any]
     clauses: dict[str, dict[str, Any]] = {}
     for report in reports:
         for key, points in lost_by_clause(report).items():
-            assignment, _, clause = key.partition("/")
+            exercise, _, clause = key.partition("/")
             row = clauses.setdefault(
-                key, {"assignment": assignment, "clause": clause, "points_lost": 0.0, "students": 0}
+                key, {"assignment": exercise, "clause": clause, "points_lost": 0.0, "students": 0}
             )
             row["points_lost"] = round(row["points_lost"] + points, 6)
             row["students"] += 1

@@ -85,8 +85,11 @@ def fold_root_causes(report: Report) -> Report:
             parts.append(_cause_text(report, cause, assignment.file, first))
             if first.hint:
                 parts.append(f"{say(report, 'report_hint')}: {first.hint}")
-            names = "; ".join(c.name for c in affected)
-            parts.append(say(report, "report_cause_affected", count=len(affected), names=names))
+            if len(affected) == len(assignment.checks):
+                parts.append(say(report, "report_cause_all", count=len(affected)))
+            else:
+                parts.append(say(report, "report_cause_affected", count=len(affected)))
+                parts.extend(f"• {c.name}" for c in affected)
             for check in affected:
                 check.message = say(report, "report_cause_check", file=assignment.file)
                 check.hint = ""
