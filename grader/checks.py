@@ -51,14 +51,17 @@ class Failure(Exception):
 
     `cause` is set by the judge when the failure has a root cause shared by the whole
     assignment ("import": the file does not import; "missing:<name>": the file does not
-    define a name), so the reports can say it once (`grader.formats.views`).
+    define a name), so the reports can say it once (`grader.formats.views`). `advice` is
+    the judge's generic advice for a common exception (`grader.feedback.explain_exception`):
+    it is shown only when no check-specific `help` was attached (e.g. by `hints`).
     """
 
-    def __init__(self, rationale: str, help: str = "", cause: str = "") -> None:
+    def __init__(self, rationale: str, help: str = "", cause: str = "", advice: str = "") -> None:
         super().__init__(rationale)
         self.rationale = rationale
         self.help = help
         self.cause = cause
+        self.advice = advice
 
 
 class Mismatch(Failure):

@@ -84,8 +84,8 @@ def describe_student_error(error: dict[str, Any], call: str, student_file: str) 
             return Failure(say("exit_at_import", file=student_file, detail=text), cause="import")
         return Failure(
             say("import_failed", file=student_file, kind=kind, message=text, where=where),
-            fix,
             cause="import",
+            advice=fix,
         )
     if error.get("memory"):
         return Failure(say("memory_limit", call=call))
@@ -104,10 +104,11 @@ def describe_student_error(error: dict[str, Any], call: str, student_file: str) 
             near or say("not_defined_help"),
             cause=f"missing:{name}",
         )
+    near = ""
     if kind == "AttributeError" and error.get("missing") and error.get("owner_kind") != "module":
         owner = f"`{error.get('owner', '')}`" if error.get("owner") else ""
-        fix = feedback.near_miss_help(str(error["missing"]), names, owner=owner) or fix
-    return Failure(say("raised", call=call, kind=kind, message=text, where=where), fix)
+        near = feedback.near_miss_help(str(error["missing"]), names, owner=owner)
+    return Failure(say("raised", call=call, kind=kind, message=text, where=where), near, advice=fix)
 
 
 def check_meta(item: pytest.Function, spec: AssignmentSpec, options: JudgeOptions) -> CheckMeta:
@@ -265,7 +266,8 @@ class JudgePlugin:
             if isinstance(exc, ProbeTimeout):
                 status, message, hint = "timeout", exc.rationale, exc.help
             elif isinstance(exc, Failure):
-                status, message, hint = "failed", exc.rationale, exc.help
+                status, message = "failed", exc.rationale
+                hint = exc.help or getattr(exc, "advice", "")
                 cause = getattr(exc, "cause", "")
             elif isinstance(exc, AssertionError):
                 status, message = "failed", str(exc).split("\nassert ")[0].strip()

@@ -25,6 +25,9 @@ _VOLATILE = (
 )
 # Fixtures whose output depends on the machine's load or the kernel (deadlines, floods).
 UNSTABLE_FIXTURES = frozenset({"hostile_exhaustion", "infinite_loop"})
+# Folders of fixtures that are not one submission: correct variants per exercise, and the
+# scratch exercise of the clause-matrix tests.
+NOT_SUBMISSIONS = frozenset({"variants", "clause_matrix"})
 
 
 def _stable(text: str) -> str:

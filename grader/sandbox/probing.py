@@ -16,6 +16,7 @@ never decides pass or fail: that happens in the judge, which does not trust anyt
 from __future__ import annotations
 
 import contextlib
+import types
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -81,7 +82,23 @@ def names_of(owner: Any) -> list[str]:
     for table in ("_parameters", "_buffers", "_modules"):
         with contextlib.suppress(Exception):
             names.update(object.__getattribute__(owner, table))
+    if isinstance(owner, types.ModuleType):
+        names = {n for n in names if isinstance(n, str) and _defined_in(owner, n)}
     return _bounded(n for n in names if isinstance(n, str) and not n.startswith("__"))
+
+
+def _defined_in(module: types.ModuleType, name: str) -> bool:
+    """A module's own names: not imported modules, classes or functions (`torch`, `Linear`),
+    which would make a near miss point at a name the student never wrote."""
+    try:
+        value = module.__dict__[name]
+    except (KeyError, AttributeError, TypeError):
+        return False
+    if isinstance(value, types.ModuleType):
+        return False
+    if isinstance(value, type) or callable(value):
+        return getattr(value, "__module__", module.__name__) == module.__name__
+    return True
 
 
 def signature_of(function: Any) -> list[str] | None:
