@@ -125,7 +125,7 @@ lang_option = click.option(
 @click.version_option(__version__, prog_name="torchgrade")
 def main() -> None:
     """Grade PyTorch exercises in a sandbox. `grade PATH` is short for `grade submit PATH`."""
-    from grader import accelerators
+    from grader.sandbox import accelerators
 
     accelerators.hide()
 

@@ -7,9 +7,9 @@ import platform
 import torch
 
 import grader
-from grader import accelerators, fingerprint
+from grader import fingerprint
 from grader.report import Environment
-from grader.sandbox import protections
+from grader.sandbox import accelerators, protections
 
 
 def environment() -> Environment:

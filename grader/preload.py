@@ -37,7 +37,7 @@ def warm() -> None:
 def prepare_torch() -> None:
     """One thread, before any fork: forked children must not inherit an OpenMP pool. And no
     accelerator: grading runs on the CPU (`grader.accelerators`)."""
-    from grader import accelerators
+    from grader.sandbox import accelerators
 
     accelerators.hide()
     import torch

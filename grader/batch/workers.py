@@ -432,7 +432,7 @@ class LocalPool:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from grader import accelerators
+    from grader.sandbox import accelerators
 
     accelerators.hide()  # before anything asks torch how many GPUs there are
     argv = sys.argv[1:] if argv is None else argv

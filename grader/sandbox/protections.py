@@ -41,7 +41,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader.sandbox import landlock, linux, seccomp
+from grader.sandbox import accelerators, landlock, linux, seccomp
 
 if TYPE_CHECKING:
     from grader.sandbox.limits import Limits
@@ -299,6 +299,7 @@ def _scrub_environment(scratch: Path) -> None:
     with contextlib.suppress(OSError, ValueError, IndexError):
         linux.wipe_initial_environment()
     os.environ.update(SAFE_ENV, HOME=str(scratch), TMPDIR=str(scratch))
+    accelerators.hide()  # the scrub must not bring the GPUs back
 
 
 def _drop_to_nobody() -> None:

@@ -8,8 +8,9 @@ asks how many there are: CUDA reads `CUDA_VISIBLE_DEVICES` once, when it initial
 ROCm reads `HIP_VISIBLE_DEVICES`, `ROCR_VISIBLE_DEVICES` and `GPU_DEVICE_ORDINAL`. An empty
 value means "no device". The report records what was set (`environment.hidden_accelerators`).
 
-`hide()` is called at the CLI's entry and in `grader.preload.prepare_torch`, which every
-grading path (submit, reference, a batch worker) runs before the warm-up.
+`hide()` is called at the CLI's entry, at a batch worker's start, in
+`grader.preload.prepare_torch` (which every grading path runs before the warm-up), and again in
+the probe child after its environment is scrubbed.
 """
 
 from __future__ import annotations
