@@ -489,7 +489,7 @@ def render(result: ValidationResult, color: bool = False) -> str:
         if not row.ok and row.detail:
             lines.append(f"      {one_line(row.detail, 150)}")
     failed = sum(not r.ok for r in rows)
-    failed += sum(not m.ok for m in result.clauses) + len(result.hint_clashes)
+    matrices = sum(not m.ok for m in result.clauses)
     lines.append(clause_matrix.render(result.clauses, result.hint_clashes, color).rstrip("\n"))
     lines.append("")
     summary = f"{result.gradings} gradings"
@@ -499,5 +499,13 @@ def render(result: ValidationResult, color: bool = False) -> str:
     if result.variants:
         summary += f", {result.variants} correct variants"
     lines.append(f"{summary} in {result.duration_s:g} s")
-    lines.append("all expectations hold" if result.ok else f"{failed} expectation(s) failed")
+    if result.ok:
+        lines.append("all expectations hold")
+    else:
+        problems = [f"{failed} expectation(s) failed"] if failed else []
+        if matrices:
+            problems.append(f"the clause matrix fails for {matrices} exercise(s)")
+        if result.hint_clashes:
+            problems.append(f"{len(result.hint_clashes)} hint clash(es)")
+        lines.append("; ".join(problems))
     return "\n".join(lines) + "\n"

@@ -135,3 +135,13 @@ def test_an_exercise_without_clauses_fails(tmp_path, monkeypatch):
     (matrix,) = report["clauses"]
     assert "no clauses declared in assignment.toml" in matrix["problems"]
     assert "mutant negated declares no clause ('clauses:' line)" in matrix["problems"]
+
+
+def test_grade_list_shows_the_clauses_and_their_checks(monkeypatch):
+    monkeypatch.setenv(ASSIGNMENTS_ENV, str(FIXTURE / "assignments"))
+    result = run_cli("list")
+    assert result.exit_code == 0, result.output
+    assert "  clauses (4):" in result.output
+    assert "    returns-2x: `double(x)` returns `2 · x`." in result.output
+    assert "      covered by: test_values" in result.output
+    assert "    any-ops (permits): Any tensor operations" in result.output
