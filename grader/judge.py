@@ -157,9 +157,14 @@ class ProbeCaller:
     def _observation(self, outcome: ProbeOutcome, call: str) -> Any:
         __tracebackhide__ = True
         if outcome.status == "timeout":
-            raise ProbeTimeout(
-                say("timeout", call=call, seconds=f"{self._meta.timeout:g}"), say("timeout_help")
-            )
+            seconds = f"{self._meta.timeout:g}"
+            if getattr(outcome, "phase", "") == "import":
+                raise ProbeTimeout(
+                    say("timeout_at_import", file=self._spec.student_file, seconds=seconds),
+                    say("timeout_at_import_help"),
+                    cause="import-timeout",
+                )
+            raise ProbeTimeout(say("timeout", call=call, seconds=seconds), say("timeout_help"))
         if outcome.status == "memory":
             raise Failure(say("memory_limit", call=call))
         if outcome.status == "crashed":
@@ -265,6 +270,7 @@ class JudgePlugin:
             exc = excinfo.value
             if isinstance(exc, ProbeTimeout):
                 status, message, hint = "timeout", exc.rationale, exc.help
+                cause = getattr(exc, "cause", "")
             elif isinstance(exc, Failure):
                 status, message = "failed", exc.rationale
                 hint = exc.help or getattr(exc, "advice", "")

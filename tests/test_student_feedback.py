@@ -90,3 +90,16 @@ def test_the_near_miss_in_korean(grade_folder):
     graded = grade_folder(SUBMISSIONS / "near_miss_class", "--lang", "ko", "-a", "my_linear")
     hint = graded.assignment("my_linear")["checks"][0]["hint"]
     assert "`MyLiner`" in hint and "오타" in hint
+
+
+def test_an_import_that_hangs_is_one_root_cause(grade_folder, tmp_path):
+    """Written here, not under submissions/: with the default deadline it costs minutes."""
+    (tmp_path / "my_linear.py").write_text("import torch\n\nwhile True:\n    pass\n")
+    graded = grade_folder(tmp_path, "--timeout", "1", "-a", "my_linear")
+    checks = graded.assignment("my_linear")["checks"]
+    assert {c["status"] for c in checks} == {"timeout"}
+    assert {c["cause"] for c in checks} == {"import-timeout"}
+    assert checks[0]["message"] == "my_linear.py did not finish importing within 1 s"
+    shown = terminal.render(Report.model_validate(graded.report))
+    assert shown.count("did not finish importing") == 1
+    assert 'if __name__ == "__main__":' in shown

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import mmap
 import os
 import random
 import resource
@@ -62,6 +63,7 @@ class ProbeOutcome:
     output_bytes: int = 0
     duration_s: float = 0.0
     sandbox_lost: bool = False
+    phase: str = ""
     value: Any = None
 
 
@@ -237,6 +239,7 @@ def _child_main(
     baseline_data: int,
     plan: protections.Plan,
     protected_pids: tuple[int, ...],
+    phase: mmap.mmap | None = None,
 ) -> None:
     """Runs in the forked child. Never returns: the child always ends in `os._exit`."""
     code = 0
@@ -265,7 +268,7 @@ def _child_main(
         # which costs a fresh fork about 2 ms, and probes run on the CPU.
         torch.default_generator.manual_seed(seed)
         random.seed(seed)
-        envelope = _run_probe(request, inputs, probes, spec, str(scratch))
+        envelope = _run_probe(request, inputs, probes, spec, str(scratch), phase)
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
@@ -282,7 +285,12 @@ def _grader_error(message: str) -> dict[str, Any]:
 
 
 def _run_probe(
-    request: dict[str, Any], inputs: bytes, probes: ModuleType, spec: AssignmentSpec, scratch: str
+    request: dict[str, Any],
+    inputs: bytes,
+    probes: ModuleType,
+    spec: AssignmentSpec,
+    scratch: str,
+    phase: mmap.mmap | None = None,
 ) -> dict[str, Any]:
     probe_fn = getattr(probes, request["probe"], None)
     if probe_fn is None or not getattr(probe_fn, PROBE_MARK, False):
@@ -298,6 +306,8 @@ def _run_probe(
         module_spec.loader.exec_module(student)
     except BaseException as exc:
         return {"ok": False, "error": _describe_exception(exc, "import", scratch)}
+    if phase is not None:
+        phase[0] = 1  # imported: a timeout from here on is the call's, not the import's
     try:
         value = probe_fn(student, **arguments)
         return {"ok": True, "value": wire.plain(value)}
@@ -435,6 +445,9 @@ class _Zygote:
         self.scratch_root = scratch_root
         self.counter = 0
         self.protected = {os.getpid(), *_ancestors(), *_own_threads()}
+        # One shared byte: the child sets it once the student module has imported, so a
+        # timeout can say whether the import itself hung. Only wording depends on it.
+        self.phase = mmap.mmap(-1, 1)
 
     def serve(self, req_r: int, resp_w: int) -> None:
         while True:
@@ -467,6 +480,7 @@ class _Zygote:
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
         started = time.monotonic()
+        self.phase[0] = 0
         pid = os.fork()
         if pid == 0:
             os.close(out_r)
@@ -484,12 +498,15 @@ class _Zygote:
                 _vm_data_bytes(),
                 self.plan,
                 protected,
+                self.phase,
             )
         os.close(out_w)
         os.close(result_w)
         try:
             outcome = self._supervise(pid, out_r, result_r, started, float(request["timeout"]))
             outcome.output = outcome.output.replace(f"{scratch}{os.sep}", "")
+            if outcome.status == "timeout":
+                outcome.phase = "call" if self.phase[0] else "import"
             return outcome
         finally:
             with contextlib.suppress(ProcessLookupError, PermissionError):
