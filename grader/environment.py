@@ -9,7 +9,7 @@ import torch
 import grader
 from grader import fingerprint
 from grader.report import Environment
-from grader.sandbox import lean_torch, protections
+from grader.sandbox import accelerators, lean_torch, protections
 
 
 def environment() -> Environment:
@@ -21,4 +21,5 @@ def environment() -> Environment:
         protections=protections.active(),
         checks_hash=fingerprint.checks_hash(),
         lazy_imports=lean_torch.ensure(),
+        hidden_accelerators=accelerators.hidden(),
     )

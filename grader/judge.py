@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import torch
 
-from grader import evidence, messages
+from grader import evidence, feedback, messages
 from grader.checks import CHECK_MARKER, Failure, ProbeTimeout
 from grader.formats.text import inert
 from grader.messages import say
@@ -62,6 +62,12 @@ class CheckMeta:
     visibility: str
     timeout: float
     seed: int
+    clauses: tuple[str, ...] = ()
+
+    @property
+    def name_in_file(self) -> str:
+        """The check's function name, without the assignment prefix."""
+        return self.id.split("::", 1)[-1]
 
 
 _UNDEFINED_NAME = re.compile(r"module '(\w+)' has no attribute '(\w+)'")
@@ -77,13 +83,17 @@ def describe_student_error(error: dict[str, Any], call: str, student_file: str) 
         where = ""
     kind = error.get("type", "Exception")
     text = error.get("message", "")
+    code = [str(frame[3]) for frame in frames if len(frame) > 3]
+    fix = feedback.explain_exception(str(kind), str(text), code)
     if kind == "SystemExit" and error.get("exit_code"):
         text = say("called_exit", code=error["exit_code"])
     if error.get("where") == "import":
         if kind == "SystemExit":
-            return Failure(say("exit_at_import", file=student_file, detail=text))
+            return Failure(say("exit_at_import", file=student_file, detail=text), cause="import")
         return Failure(
-            say("import_failed", file=student_file, kind=kind, message=text, where=where)
+            say("import_failed", file=student_file, kind=kind, message=text, where=where),
+            cause="import",
+            advice=fix,
         )
     if error.get("memory"):
         return Failure(say("memory_limit", call=call))
@@ -93,12 +103,20 @@ def describe_student_error(error: dict[str, Any], call: str, student_file: str) 
         return Failure(say("exit_in_call", call=call, detail=text))
     undefined = _UNDEFINED_NAME.fullmatch(text)
     module = student_file.removesuffix(".py")
+    names = [str(n) for n in error.get("names") or []]
     if kind == "AttributeError" and undefined and undefined.group(1) == module:
+        name = undefined.group(2)
+        near = feedback.near_miss_help(name, names, file=student_file)
         return Failure(
-            say("not_defined", call=call, file=student_file, name=undefined.group(2)),
-            say("not_defined_help"),
+            say("not_defined", call=call, file=student_file, name=name),
+            near or say("not_defined_help"),
+            cause=f"missing:{name}",
         )
-    return Failure(say("raised", call=call, kind=kind, message=text, where=where))
+    near = ""
+    if kind == "AttributeError" and error.get("missing") and error.get("owner_kind") != "module":
+        owner = f"`{error.get('owner', '')}`" if error.get("owner") else ""
+        near = feedback.near_miss_help(str(error["missing"]), names, owner=owner)
+    return Failure(say("raised", call=call, kind=kind, message=text, where=where), near, advice=fix)
 
 
 def check_meta(item: pytest.Function, spec: AssignmentSpec, options: JudgeOptions) -> CheckMeta:
@@ -118,6 +136,7 @@ def check_meta(item: pytest.Function, spec: AssignmentSpec, options: JudgeOption
         visibility=marker.kwargs.get("visibility") or spec.visibility,
         timeout=float(timeout),
         seed=check_seed(check_id, options.seed),
+        clauses=tuple(marker.kwargs.get("covers") or ()),
     )
 
 
@@ -157,9 +176,14 @@ class ProbeCaller:
     def _decide(self, outcome: ProbeOutcome, call: str) -> Any:
         __tracebackhide__ = True
         if outcome.status == "timeout":
-            raise ProbeTimeout(
-                say("timeout", call=call, seconds=f"{self._meta.timeout:g}"), say("timeout_help")
-            )
+            seconds = f"{self._meta.timeout:g}"
+            if getattr(outcome, "phase", "") == "import":
+                raise ProbeTimeout(
+                    say("timeout_at_import", file=self._spec.student_file, seconds=seconds),
+                    say("timeout_at_import_help"),
+                    cause="import-timeout",
+                )
+            raise ProbeTimeout(say("timeout", call=call, seconds=seconds), say("timeout_help"))
         if outcome.status == "memory":
             raise Failure(say("memory_limit", call=call))
         if outcome.status == "crashed":
@@ -264,7 +288,7 @@ class JudgePlugin:
 
     def verdict(self, item: pytest.Item, call: pytest.CallInfo[None]) -> dict[str, Any]:
         meta = self.meta[item.nodeid]
-        status, message, hint = "passed", "", ""
+        status, message, hint, cause = "passed", "", "", ""
         excinfo = call.excinfo
         if excinfo is not None:
             exc = excinfo.value
@@ -273,8 +297,11 @@ class JudgePlugin:
             elif isinstance(exc, ProbeTimeout):
                 status, message, hint = "timeout", exc.rationale, exc.help
                 self.timeouts[meta.assignment] = self.timeouts.get(meta.assignment, 0) + 1
+                cause = getattr(exc, "cause", "")
             elif isinstance(exc, Failure):
-                status, message, hint = "failed", exc.rationale, exc.help
+                status, message = "failed", exc.rationale
+                hint = exc.help or getattr(exc, "advice", "")
+                cause = getattr(exc, "cause", "")
             elif isinstance(exc, AssertionError):
                 status, message = "failed", str(exc).split("\nassert ")[0].strip()
             elif excinfo.errisinstance(pytest.skip.Exception):
@@ -300,6 +327,8 @@ class JudgePlugin:
             ),
             "output": output,
             **_evidence(status),
+            "clauses": list(meta.clauses),
+            "cause": cause,
         }
 
 

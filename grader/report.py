@@ -101,6 +101,15 @@ class CheckResult(_Model):
         max_length=MAX_WORST_ENTRIES,
         description="For a value mismatch: the entries furthest from the expected ones.",
     )
+    clauses: list[str] = Field(
+        default_factory=list,
+        description="The contract clauses (ids in the assignment's spec) this check covers.",
+    )
+    cause: str = Field(
+        "",
+        description="A root cause shared by the assignment ('import', 'missing:<name>', "
+        "'import-timeout'), set when the failure is not this check's own.",
+    )
 
 
 class AssignmentResult(_Model):
@@ -158,6 +167,10 @@ class Environment(_Model):
     lazy_imports: dict[str, str] = Field(
         default_factory=dict,
         description="torch imports eager grading defers ('deferred'), or why they are paid.",
+    )
+    hidden_accelerators: dict[str, str] = Field(
+        default_factory=dict,
+        description="Variables set to hide GPUs from the grading process (grading is on the CPU).",
     )
 
 

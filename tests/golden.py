@@ -37,6 +37,9 @@ UNSTABLE_FIXTURES = frozenset(
         "hostile_socket_seeker",
     }
 )
+# Folders of fixtures that are not one submission: correct variants per exercise, and the
+# scratch exercise of the clause-matrix tests.
+NOT_SUBMISSIONS = frozenset({"variants", "clause_matrix"})
 
 
 def _stable(text: str) -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import SUBMISSIONS
-from tests.golden import UNSTABLE_FIXTURES, compare
+from tests.golden import NOT_SUBMISSIONS, UNSTABLE_FIXTURES, compare
 
 FIXTURES = sorted(
-    p.name for p in SUBMISSIONS.iterdir() if p.is_dir() and p.name not in UNSTABLE_FIXTURES
+    p.name
+    for p in SUBMISSIONS.iterdir()
+    if p.is_dir() and p.name not in UNSTABLE_FIXTURES | NOT_SUBMISSIONS
 )
 
 

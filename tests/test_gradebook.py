@@ -107,3 +107,31 @@ def test_progress_bar_on_a_terminal_and_lines_elsewhere():
     lines = Progress(2, plain, tty=False)
     lines.advance("bob", "12/30 graded")
     assert plain.getvalue() == "1/2 bob: 12/30 graded\n"
+
+
+def test_points_lost_per_clause():
+    report = _report({"my_linear": ("graded", ["failed", "failed", "passed"])})
+    checks = report.assignment("my_linear").checks
+    checks[0].clauses = ["forward-values", "forward-shape"]
+    checks[1].clauses = []
+    checks[2].clauses = ["class-module"]
+    missing = _report({})
+    assert gradebook.lost_by_clause(report) == {
+        "my_linear/(no clause)": 1.0,
+        "my_linear/forward-shape": 0.5,
+        "my_linear/forward-values": 0.5,
+    }
+    assert gradebook.lost_by_clause(missing) == {}
+    entries = [Entry("a", report, "a/report.json"), Entry("b", missing, "b/report.json")]
+    rows = _rows(gradebook.render_csv(select([]), entries))
+    assert rows[0]["clauses_lost"] == (
+        "my_linear/(no clause)=1; my_linear/forward-shape=0.5; my_linear/forward-values=0.5"
+    )
+    assert rows[1]["clauses_lost"] == ""
+    summary = gradebook.summary(select([]), entries)
+    assert summary["clauses"][0] == {
+        "assignment": "my_linear",
+        "clause": "(no clause)",
+        "points_lost": 1.0,
+        "students": 1,
+    }

@@ -159,8 +159,9 @@ def print_report(target: Console, report: Report) -> None:
     """Lay the summary of `report` (already in its reader's view) out on `target`."""
     for assignment in report.assignments:
         target.print(_header(report, assignment))
-        if assignment.message:
-            target.print(Text("  " + _plain(assignment.message)))
+        for part in assignment.message.splitlines():
+            if part.strip():
+                target.print(Padding(Text(_plain(part)), (0, 0, 0, 2)))
         if assignment.checks:
             target.print(Padding(_assignment_table(report, assignment), (0, 0, 0, 2)))
         target.print()

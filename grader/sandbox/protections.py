@@ -41,7 +41,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader.sandbox import cgroups, landlock, linux, private_root, seccomp
+from grader.sandbox import accelerators, cgroups, landlock, linux, private_root, seccomp
 
 if TYPE_CHECKING:
     from grader.sandbox.limits import Limits
@@ -328,6 +328,7 @@ def _scrub_environment(scratch: Path) -> None:
     with contextlib.suppress(OSError, ValueError, IndexError):
         linux.wipe_initial_environment()
     os.environ.update(SAFE_ENV, HOME=str(scratch), TMPDIR=str(scratch))
+    accelerators.hide()  # the scrub must not bring the GPUs back
 
 
 def _drop_to_nobody() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import mmap
 import os
 import random
 import resource
@@ -39,7 +40,7 @@ from grader.sandbox import (
     wire,
 )
 from grader.sandbox.limits import Limits
-from grader.sandbox.probing import PROBE_MARK
+from grader.sandbox.probing import PROBE_MARK, names_of
 from grader.spec import AssignmentSpec
 
 OutcomeStatus = Literal["ok", "timeout", "crashed", "memory", "garbage"]
@@ -73,6 +74,7 @@ class ProbeOutcome:
     duration_s: float = 0.0
     sandbox_lost: bool = False
     notices: list[str] = field(default_factory=list)
+    phase: str = ""
     value: Any = None
 
 
@@ -157,7 +159,7 @@ def _describe_exception(exc: BaseException, where: str, scratch: str) -> dict[st
     lowered = message.lower()
     memory = isinstance(exc, MemoryError) or any(t in lowered for t in ALLOC_FAILURE_TEXT)
     innermost = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
-    return {
+    described = {
         "type": kind,
         "message": message,
         "exit_code": repr(exc.code) if isinstance(exc, SystemExit) else "",
@@ -166,6 +168,41 @@ def _describe_exception(exc: BaseException, where: str, scratch: str) -> dict[st
         "frames": _student_frames(exc.__traceback__, scratch),
         "raised_by_student": bool(innermost) and innermost[0].filename.startswith(scratch + os.sep),
         "sandbox_denied": sockets.denied_by_sandbox(exc),
+    }
+    described.update(_missing_name(exc))
+    return described
+
+
+def _missing_name(exc: BaseException) -> dict[str, Any]:
+    """For an AttributeError: the missing name, who lacked it, and the names it does have, as
+    data, so the judge can point at a near miss. Empty for anything else."""
+    if not isinstance(exc, AttributeError):
+        return {}
+    try:
+        owner, wanted = exc.obj, exc.name
+    except Exception:
+        owner, wanted = None, None
+    if owner is None:
+        # nn.Module.__getattr__ raises without setting obj and name; its frame holds both.
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        if tb is not None and tb.tb_frame.f_code.co_name == "__getattr__":
+            local = tb.tb_frame.f_locals
+            owner, wanted = local.get("self"), local.get("name")
+    if not isinstance(wanted, str) or owner is None:
+        return {}
+    if isinstance(owner, ModuleType):
+        owner_name, owner_kind = str(getattr(owner, "__name__", "")), "module"
+    elif isinstance(owner, type):
+        owner_name, owner_kind = owner.__name__, "class"
+    else:
+        owner_name, owner_kind = type(owner).__name__, "instance"
+    return {
+        "missing": wanted[:100],
+        "owner": owner_name[:100],
+        "owner_kind": owner_kind,
+        "names": names_of(owner),
     }
 
 
@@ -216,6 +253,7 @@ def _child_main(
     plan: protections.Plan,
     protected_pids: tuple[int, ...],
     notice_w: int = -1,
+    phase: mmap.mmap | None = None,
 ) -> None:
     """Runs in the forked child. Never returns: the child always ends in `os._exit`."""
     code = 0
@@ -247,7 +285,7 @@ def _child_main(
         # which costs a fresh fork about 2 ms, and probes run on the CPU.
         torch.default_generator.manual_seed(seed)
         random.seed(seed)
-        envelope = _run_probe(request, inputs, probes, spec, str(scratch))
+        envelope = _run_probe(request, inputs, probes, spec, str(scratch), phase)
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
@@ -264,7 +302,12 @@ def _grader_error(message: str) -> dict[str, Any]:
 
 
 def _run_probe(
-    request: dict[str, Any], inputs: bytes, probes: ModuleType, spec: AssignmentSpec, scratch: str
+    request: dict[str, Any],
+    inputs: bytes,
+    probes: ModuleType,
+    spec: AssignmentSpec,
+    scratch: str,
+    phase: mmap.mmap | None = None,
 ) -> dict[str, Any]:
     probe_fn = getattr(probes, request["probe"], None)
     if probe_fn is None or not getattr(probe_fn, PROBE_MARK, False):
@@ -281,6 +324,8 @@ def _run_probe(
         module_spec.loader.exec_module(student)
     except BaseException as exc:
         return {"ok": False, "error": _describe_exception(exc, "import", scratch)}
+    if phase is not None:
+        phase[0] = 1  # imported: a timeout from here on is the call's, not the import's
     try:
         value = probe_fn(student, **arguments)
         return {"ok": True, "value": wire.plain(value)}
@@ -432,6 +477,9 @@ class _Zygote:
         self.scratch_root = scratch_root
         self.counter = 0
         self.protected = {os.getpid(), *_ancestors(), *_own_threads()}
+        # One shared byte: the child sets it once the student module has imported, so a
+        # timeout can say whether the import itself hung. Only wording depends on it.
+        self.phase = mmap.mmap(-1, 1)
 
     def serve(self, req_r: int, resp_w: int) -> None:
         while True:
@@ -465,6 +513,7 @@ class _Zygote:
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
         started = time.monotonic()
+        self.phase[0] = 0
         pid = _fork_when_room()
         if pid == 0:
             os.close(out_r)
@@ -484,6 +533,7 @@ class _Zygote:
                 self.plan,
                 protected,
                 notice_w,
+                self.phase,
             )
         os.close(out_w)
         os.close(result_w)
@@ -492,6 +542,8 @@ class _Zygote:
             outcome = self._supervise(pid, out_r, result_r, started, float(request["timeout"]))
             outcome.output = outcome.output.replace(f"{scratch}{os.sep}", "")
             outcome.notices = sockets.notices(notice_r)
+            if outcome.status == "timeout":
+                outcome.phase = "call" if self.phase[0] else "import"
             return outcome
         finally:
             with contextlib.suppress(ProcessLookupError, PermissionError):

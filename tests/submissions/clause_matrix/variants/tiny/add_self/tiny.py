@@ -1,0 +1,8 @@
+"""x plus itself.
+
+permits: any-ops
+"""
+
+
+def double(x):
+    return x + x
