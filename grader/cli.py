@@ -360,3 +360,13 @@ def gradescope_bundle(zip_path: Path, assignments: tuple[str, ...], instructor: 
         reason = exc.strerror or str(exc)
         raise click.ClickException(WRITE_FAILED.format(path=exc.filename, reason=reason)) from None
     click.echo(BUNDLE_WRITTEN.format(path=zip_path, names=", ".join(names)))
+
+
+def _add_classroom_commands() -> None:
+    from grader.cli_classroom import classroom_workflow_command, student_bundle
+
+    main.add_command(student_bundle)
+    main.add_command(classroom_workflow_command)
+
+
+_add_classroom_commands()

@@ -117,4 +117,6 @@ def render(report: Report, color: bool = False, student: bool = False) -> str:
         total += f"  ({views.say(report, 'report_incomplete')})"
     rule = "─" * min(len(total), 60)
     lines.extend([rule, _paint(total, "bold", color)])
+    if note := views.withheld_note(report):
+        lines.append(note)
     return "\n".join(lines) + "\n"
