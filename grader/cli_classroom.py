@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
+
+from grader.batch import activity, final, roster
 
 HELP_ASSIGNMENT = "Put only this assignment in the student build (repeatable)."
 HELP_ASSIGNMENTS_DIR = (
@@ -92,3 +96,82 @@ def classroom_workflow_command(
     except OSError as exc:
         raise click.ClickException(f"could not write {exc.filename}: {exc.strerror}") from None
     click.echo(FILLED.format(workflow=workflow, wheel=wheel, sha256=digest))
+
+
+HELP_DEADLINE = (
+    "Grade each git repository at its last commit pushed at or before this time "
+    "(ISO 8601 with a time zone, e.g. 2026-12-01T23:59+09:00)."
+)
+HELP_TOKEN = (
+    "A GitHub token that can read the repositories: push times then come from GitHub's "
+    f"activity API instead of the (forgeable) commit dates. Default: ${activity.TOKEN_ENV}."
+)
+HELP_API = f"GitHub API base URL (default {activity.DEFAULT_API}, or ${activity.API_ENV})."
+HELP_ORG = "The organisation holding the repositories; each folder's name is the repository's."
+HELP_ROSTER = "GitHub Classroom's roster export (identifier, github_username, github_id, name)."
+HELP_CANVAS = "Your Canvas gradebook export; --format canvas writes it back with one column filled."
+HELP_COLUMN = (
+    "The Canvas column to fill: an existing 'Name (id)' header updates it; a new name adds one."
+)
+CANVAS_NEEDS_EXPORT = "--format canvas needs --canvas-export (your Canvas gradebook export)"
+EXPORT_NEEDS_CANVAS = "--canvas-export is only used with --format canvas"
+FINAL_ERRORS = (final.FinalError, roster.RosterError)
+
+
+def final_grading_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The `grade batch` options for final grading of Classroom repositories."""
+    options = [
+        click.option("--deadline", default=None, metavar="TIME", help=HELP_DEADLINE),
+        click.option(
+            "--github-token",
+            default=None,
+            envvar=activity.TOKEN_ENV,
+            show_envvar=True,
+            metavar="TOKEN",
+            help=HELP_TOKEN,
+        ),
+        click.option(
+            "--github-api",
+            default=activity.DEFAULT_API,
+            envvar=activity.API_ENV,
+            metavar="URL",
+            help=HELP_API,
+        ),
+        click.option("--github-org", default=None, metavar="ORG", help=HELP_ORG),
+        click.option(
+            "--roster",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            default=None,
+            help=HELP_ROSTER,
+        ),
+        click.option(
+            "--canvas-export",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            default=None,
+            help=HELP_CANVAS,
+        ),
+        click.option("--canvas-column", default="torchgrade", show_default=True, help=HELP_COLUMN),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def final_grading_settings(values: dict[str, Any], formats: tuple[str, ...]) -> final.FinalOptions:
+    """FinalOptions from the parsed options; a usage error names a bad or lonely option."""
+    deadline = values.get("deadline")
+    parsed = final.parse_deadline(deadline) if deadline else None
+    wants_canvas = "canvas" in formats
+    if wants_canvas and values.get("canvas_export") is None:
+        raise final.FinalError(CANVAS_NEEDS_EXPORT)
+    if values.get("canvas_export") is not None and not wants_canvas:
+        raise final.FinalError(EXPORT_NEEDS_CANVAS)
+    return final.FinalOptions(
+        deadline=parsed,
+        token=values.get("github_token") or None,
+        api=values.get("github_api") or activity.DEFAULT_API,
+        org=values.get("github_org"),
+        roster=values.get("roster"),
+        canvas_export=values.get("canvas_export"),
+        canvas_column=values.get("canvas_column") or "torchgrade",
+    )

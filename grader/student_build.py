@@ -270,10 +270,10 @@ def cut_probes(source: str, kept: set[str], dropped: set[str], path: str) -> tup
     aliases = _aliases(tree, "grader.sandbox.probing", PROBE_DECORATOR)
     unasked: set[int] = set()
     for index, statement in enumerate(tree.body):
-        is_probe = isinstance(statement, ast.FunctionDef) and any(
-            _decorator_name(d, aliases) for d in statement.decorator_list
-        )
-        if is_probe and statement.name in dropped and statement.name not in kept:  # type: ignore[union-attr]
+        if not isinstance(statement, ast.FunctionDef):
+            continue
+        is_probe = any(_decorator_name(d, aliases) for d in statement.decorator_list)
+        if is_probe and statement.name in dropped and statement.name not in kept:
             unasked.add(index)
     cut = _prune_unused(tree.body, unasked, kept_outside=kept)
     body = [s for i, s in enumerate(tree.body) if i not in cut]
