@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import threading
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -90,10 +91,10 @@ def _make_hostile(repo: Path, markers: Path) -> None:
 class _Activity(http.server.BaseHTTPRequestHandler):
     """Recorded activity responses, as GitHub's /repos/{owner}/{repo}/activity sends them."""
 
-    pages: dict[str, list[list[dict]]] = {}
-    seen: list[tuple[str, str]] = []
+    pages: ClassVar[dict[str, list[list[dict]]]] = {}
+    seen: ClassVar[list[tuple[str, str]]] = []
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         path, _, query = self.path.partition("?")
         self.seen.append((path, self.headers.get("Authorization", "")))
         parts = path.strip("/").split("/")
