@@ -335,3 +335,49 @@ def test_canvas_updates_an_existing_column_in_place():
     )
     assert result.data == CANVAS.replace(b"Sec 1,4,80", b"Sec 1,2.5,80")
     assert result.matched == 1 and "Lee, Alice" in result.unmatched_rows
+
+
+def test_without_a_token_commit_dates_decide_and_say_so(graded, tmp_path):
+    """The same backdated late commit, without push history: graded, but flagged unverified."""
+    root = tmp_path / "repos"
+    root.mkdir()
+    shutil.copytree(graded["out"].parent / "repos" / "hw1-bob", root / "hw1-bob")
+    pointer = root / "hw1-pointer"
+    pointer.mkdir()
+    (pointer / ".git").write_text(f"gitdir: {graded['carol'] / '.git'}\n")
+    (pointer / "my_linear.py").write_bytes(GOOD)
+    out = tmp_path / "grades"
+    env_free = {"GITHUB_TOKEN": ""}
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    result = CliRunner(env=env_free).invoke(
+        main,
+        [str(a) for a in ("batch", root, "--out", out, "-a", "my_linear", "--deadline", DEADLINE)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    rows = _rows(out)
+    bob = rows["hw1-bob"]
+    assert bob["commit"] == graded["commits"]["bob_backdated"]
+    assert bob["verified"] == "unverified" and bob["time_source"] == "commit"
+    assert "identifier" not in bob  # no roster, no roster columns
+    refused = rows["hw1-pointer"]
+    assert refused["status"] in ("missing", "rejected") and refused["commit"] == ""
+    problems = _report(out, "hw1-pointer")["submission"]["problems"]
+    assert any("could not be read" in p and "pointer" in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--deadline", "2026-12-01 23:59"], "with a time zone"),
+        (["--format", "canvas"], "needs --canvas-export"),
+    ],
+)
+def test_bad_final_grading_options_are_usage_errors(tmp_path, extra, message):
+    (tmp_path / "s").mkdir()
+    result = run_cli("batch", tmp_path, "--out", tmp_path / "out", *extra)
+    assert result.exit_code == 2 and message in result.output
+    assert "Traceback" not in result.output
