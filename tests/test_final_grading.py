@@ -346,6 +346,8 @@ def test_without_a_token_commit_dates_decide_and_say_so(graded, tmp_path):
     pointer.mkdir()
     (pointer / ".git").write_text(f"gitdir: {graded['carol'] / '.git'}\n")
     (pointer / "my_linear.py").write_bytes(GOOD)
+    late = _repo(root, "hw1-late")
+    _commit(late, {"my_linear.py": GOOD}, "2026-12-02T08:00+09:00")
     out = tmp_path / "grades"
     env_free = {"GITHUB_TOKEN": ""}
     from click.testing import CliRunner
@@ -363,6 +365,9 @@ def test_without_a_token_commit_dates_decide_and_say_so(graded, tmp_path):
     assert bob["commit"] == graded["commits"]["bob_backdated"]
     assert bob["verified"] == "unverified" and bob["time_source"] == "commit"
     assert "identifier" not in bob  # no roster, no roster columns
+    assert rows["hw1-late"]["status"] == "missing" and rows["hw1-late"]["commit"] == ""
+    late_report = _report(out, "hw1-late")
+    assert "no commit is dated before the deadline" in late_report["assignments"][0]["message"]
     refused = rows["hw1-pointer"]
     assert refused["status"] in ("missing", "rejected") and refused["commit"] == ""
     problems = _report(out, "hw1-pointer")["submission"]["problems"]

@@ -49,6 +49,7 @@ class Prepared:
     revision: Revision | None = None
     refusal: str = ""
     github_id: int | None = None
+    nothing_pushed: bool = False  # no commit by the deadline: the student is `missing`
 
 
 def parse_deadline(value: str) -> datetime:
@@ -102,6 +103,7 @@ def prepare_repository(path: Path, target: Path, options: FinalOptions) -> Prepa
                     None,
                     notes,
                     refusal=say("git_no_commit", deadline=_iso(deadline)),
+                    nothing_pushed=True,
                     github_id=github_id,
                 )
             push = on_time[-1]
@@ -131,7 +133,10 @@ def prepare_repository(path: Path, target: Path, options: FinalOptions) -> Prepa
             found = repo.last_commit_dated_by(ref, deadline)
             if found is None:
                 return Prepared(
-                    None, notes, refusal=say("git_no_commit_unverified", deadline=_iso(deadline))
+                    None,
+                    notes,
+                    refusal=say("git_no_commit_unverified", deadline=_iso(deadline)),
+                    nothing_pushed=True,
                 )
             commit = found
             later = repo.commits_dated_after(ref, deadline)

@@ -104,6 +104,7 @@ class Candidate:
     rejection: str = ""
     content_hash: str = ""
     refusal: str = ""
+    nothing_pushed: bool = False
     revision: Revision | None = None
     github_id: int | None = None
 
@@ -182,7 +183,7 @@ def prepare(
             )
             candidate.folder, candidate.notes = ready.folder, ready.notes
             candidate.refusal, candidate.revision = ready.refusal, ready.revision
-            candidate.github_id = ready.github_id
+            candidate.github_id, candidate.nothing_pushed = ready.github_id, ready.nothing_pushed
         elif path.is_dir():
             candidate.folder = path.resolve()
         else:
@@ -490,6 +491,8 @@ class Batch:
                     "archive_rejected", archive=candidate.source.name, reason=candidate.rejection
                 )
                 entry.report = stand_in_report(candidate, self.specs, options, "missing", message)
+                if candidate.nothing_pushed:  # nothing handed in on time: missing, not rejected
+                    entry.report.submission.problems = []
                 write_outputs(entry.report, folder, options.formats)
             else:
                 jobs.append(
