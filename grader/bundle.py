@@ -45,14 +45,14 @@ def _files(root: Path) -> Iterator[Path]:
             yield path
 
 
-def _wheel_entries() -> Iterator[tuple[str, bytes]]:
+def _wheel_entries(assignments: Path) -> Iterator[tuple[str, bytes]]:
     package = Path(grader.__file__).resolve().parent
     for path in _files(package):
         relative = path.relative_to(package).as_posix()
         if not relative.startswith("_assignments/"):
             yield f"grader/{relative}", path.read_bytes()
-    for path in _files(assignments_root()):
-        relative = path.relative_to(assignments_root()).as_posix()
+    for path in _files(assignments):
+        relative = path.relative_to(assignments).as_posix()
         yield f"grader/_assignments/{relative}", path.read_bytes()
 
 
@@ -60,7 +60,7 @@ def _field(dist: metadata.Distribution, name: str) -> str:
     return (dist.metadata.get_all(name) or [""])[0]
 
 
-def _metadata() -> str:
+def _metadata(version: str) -> str:
     try:
         dist = metadata.distribution(DISTRIBUTION)
     except metadata.PackageNotFoundError as exc:
@@ -68,7 +68,7 @@ def _metadata() -> str:
     lines = [
         "Metadata-Version: 2.1",
         f"Name: {DISTRIBUTION}",
-        f"Version: {grader.__version__}",
+        f"Version: {version}",
         f"Summary: {_field(dist, 'Summary')}",
         f"Requires-Python: {_field(dist, 'Requires-Python')}",
     ]
@@ -88,22 +88,24 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes, mode: int = DATA) -> 
     archive.writestr(info, data)
 
 
-def wheel_name() -> str:
-    return f"{DISTRIBUTION}-{grader.__version__}-py3-none-any.whl"
+def wheel_name(version: str | None = None) -> str:
+    return f"{DISTRIBUTION}-{version or grader.__version__}-py3-none-any.whl"
 
 
-def build_wheel(target: Path) -> Path:
-    """A pure-Python wheel of the running grader, written to the folder `target`."""
-    dist_info = f"{DISTRIBUTION}-{grader.__version__}.dist-info"
-    entries = list(_wheel_entries())
+def build_wheel(target: Path, assignments: Path | None = None, version: str | None = None) -> Path:
+    """A pure-Python wheel of the running grader, written to the folder `target`, with the
+    assignments of `assignments` (default: the ones this grader uses)."""
+    version = version or grader.__version__
+    dist_info = f"{DISTRIBUTION}-{version}.dist-info"
+    entries = list(_wheel_entries(assignments or assignments_root()))
     entries += [
-        (f"{dist_info}/METADATA", _metadata().encode()),
+        (f"{dist_info}/METADATA", _metadata(version).encode()),
         (f"{dist_info}/WHEEL", WHEEL_FILE),
         (f"{dist_info}/entry_points.txt", b"[console_scripts]\ngrade = grader.cli:main\n"),
     ]
     record = [_record_line(name, data) for name, data in entries] + [f"{dist_info}/RECORD,,"]
     entries.append((f"{dist_info}/RECORD", ("\n".join(record) + "\n").encode()))
-    path = target / wheel_name()
+    path = target / wheel_name(version)
     with zipfile.ZipFile(path, "w") as archive:
         for name, data in entries:
             _add(archive, name, data)

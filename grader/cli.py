@@ -13,6 +13,7 @@ import click
 from grader import __version__, capacity
 from grader.atomic import write_atomic
 from grader.batch import runner as batch_run
+from grader.cli_classroom import FINAL_ERRORS, final_grading_options, final_grading_settings
 from grader.formats import json_report, registry, terminal
 from grader.messages import LANGUAGES
 from grader.report import Report
@@ -235,6 +236,7 @@ def submit(
 )
 @click.option("--scheduler", metavar="ADDRESS", default=None, help=batch_run.HELP_SCHEDULER)
 @memory_option
+@final_grading_options
 def batch_command(
     root: Path,
     jobs: int | None,
@@ -248,12 +250,17 @@ def batch_command(
     executor: str,
     scheduler: str | None,
     memory_limit: int | None,
+    **final_options: Any,
 ) -> None:
     """Grade every submission in ROOT (one folder or archive per student); write a gradebook."""
     if scheduler and executor != "dask":
         raise click.UsageError(batch_run.SCHEDULER_NEEDS_DASK)
     if executor == "dask" and not batch_run.dask_available():
         raise click.UsageError(batch_run.DASK_MISSING)
+    try:
+        settings = final_grading_settings(final_options, formats)
+    except FINAL_ERRORS as exc:
+        raise click.UsageError(str(exc)) from None
     options = batch_run.BatchOptions(
         root=root.resolve(),
         out=usable_out(out).resolve(),
@@ -267,6 +274,7 @@ def batch_command(
         executor=executor,
         scheduler=scheduler,
         memory_limit=memory_limit,
+        final=settings,
     )
     runner = batch_run.Batch(options, _specs(assignments), sys.stderr, sys.stderr.isatty())
     try:
@@ -275,6 +283,8 @@ def batch_command(
         raise click.UsageError(str(exc)) from None
     except batch_run.BatchWorkerFailed as exc:
         raise click.ClickException(str(exc)) from None
+    except FINAL_ERRORS as exc:
+        raise click.UsageError(str(exc)) from None
     sys.exit(code)
 
 
@@ -470,3 +480,13 @@ def gradescope_bundle(zip_path: Path, assignments: tuple[str, ...], instructor: 
         reason = exc.strerror or str(exc)
         raise click.ClickException(WRITE_FAILED.format(path=exc.filename, reason=reason)) from None
     click.echo(BUNDLE_WRITTEN.format(path=zip_path, names=", ".join(names)))
+
+
+def _add_classroom_commands() -> None:
+    from grader.cli_classroom import classroom_workflow_command, student_bundle
+
+    main.add_command(student_bundle)
+    main.add_command(classroom_workflow_command)
+
+
+_add_classroom_commands()

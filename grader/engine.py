@@ -79,6 +79,7 @@ def _assignment_result(
         score=0.0,
         max_score=spec.points,
         message=message,
+        withheld_points=spec.withheld_points,
     )
 
 

@@ -121,6 +121,9 @@ class AssignmentResult(_Model):
     max_score: float
     message: str = ""
     checks: list[CheckResult] = Field(default_factory=list)
+    withheld_points: float = Field(
+        0.0, description="Points in checks this (student) build leaves out: graded at the end."
+    )
 
 
 class FileInfo(_Model):
@@ -174,6 +177,20 @@ class Environment(_Model):
     )
 
 
+class Revision(_Model):
+    """Which commit of a git repository was graded, and how its time is known."""
+
+    commit: str = Field(description="The graded commit's sha.")
+    time: str = Field("", description="When it was pushed (or committed, if unverified), ISO 8601.")
+    time_source: Literal["push", "commit"] = Field(
+        "commit", description="push: GitHub's activity API; commit: the commit date (forgeable)."
+    )
+    verified: bool = Field(False, description="True when the time comes from GitHub's pushes.")
+    later_pushes: bool = Field(False, description="Pushes (or commits) after the deadline exist.")
+    deadline: str = ""
+    ref: str = ""
+
+
 class Report(_Model):
     schema_version: int = SCHEMA_VERSION
     tool: str = "torchgrade"
@@ -188,6 +205,10 @@ class Report(_Model):
     submission: Submission
     environment: Environment
     integrity: list[IntegrityFinding] = Field(default_factory=list)
+    withheld_points: float = Field(
+        0.0, description="Points in checks left out of a student build (sum over assignments)."
+    )
+    revision: Revision | None = Field(None, description="The git commit graded, in a batch.")
 
     def recompute(self) -> None:
         """Derive every score from the checks, so totals can never disagree with verdicts."""
@@ -195,6 +216,7 @@ class Report(_Model):
             assignment.score = round(sum(c.score for c in assignment.checks), 6)
         self.score = round(sum(a.score for a in self.assignments), 6)
         self.max_score = round(sum(a.max_score for a in self.assignments), 6)
+        self.withheld_points = round(sum(a.withheld_points for a in self.assignments), 6)
 
     def assignment(self, name: str) -> AssignmentResult:
         for assignment in self.assignments:

@@ -72,6 +72,12 @@ class AssignmentSpec(BaseModel):
     timeout: float = Field(10.0, gt=0, le=600, description="Seconds per probe call.")
     visibility: Visibility = "visible"
     order: int = 100
+    withheld_points: float = Field(
+        0.0,
+        ge=0,
+        description="Points of checks left out of this build (a student build sets it): the "
+        "instructor runs them at final grading.",
+    )
     clauses: tuple[Clause, ...] = Field(
         (), description="The contract, clause by clause ([[clauses]] tables, in order)."
     )

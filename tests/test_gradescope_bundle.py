@@ -42,6 +42,9 @@ def test_bundle_runs_on_gradescope_layout(tmp_path, grade_folder):
 
     with zipfile.ZipFile(source / bundle.wheel_name()) as wheel:
         files = wheel.namelist()
+        checks = wheel.read("grader/_assignments/my_linear/checks/test_my_linear.py").decode()
+    # Gradescope keeps the full grader: it runs on Gradescope's servers, hidden checks and all.
+    assert 'visibility="hidden"' in checks and "def test_output_shape_3d(" in checks
     assert "grader/_assignments/my_linear/checks/test_my_linear.py" in files
     assert "grader/gradescope_files/run_autograder" in files
     assert not any(name.startswith("reference/") or "__pycache__" in name for name in files)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from grader.report import Report
@@ -29,6 +29,8 @@ class Entry:
     student: str
     report: Report | None
     report_path: str
+    extra: dict[str, str] = field(default_factory=dict)
+    missing: bool = False
 
 
 def status(report: Report) -> str:
@@ -49,7 +51,7 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def header(specs: list[AssignmentSpec]) -> list[str]:
+def header(specs: list[AssignmentSpec], columns: tuple[str, ...] = ()) -> list[str]:
     return [
         "student",
         *(s.name for s in specs),
@@ -59,21 +61,31 @@ def header(specs: list[AssignmentSpec]) -> list[str]:
         "integrity_flags",
         "report",
         "clauses_lost",
+        *columns,
     ]
 
 
-def render_csv(specs: list[AssignmentSpec], entries: list[Entry]) -> str:
-    """The gradebook, sorted by student id; a student still being graded is `pending`."""
+def render_csv(
+    specs: list[AssignmentSpec], entries: list[Entry], columns: tuple[str, ...] = ()
+) -> str:
+    """The gradebook, sorted by student id; a student still being graded is `pending`, one on
+    the roster without a repository `missing`. `columns` come from each entry's `extra`."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header(specs))
+    writer.writerow(header(specs, columns))
     max_total = sum(s.points for s in specs)
     for entry in sorted(entries, key=lambda e: e.student):
         report = entry.report
+        more = [_cell(entry.extra.get(c, "")) for c in columns]
+        if entry.missing:
+            zeros = [_number(0.0)] * len(specs)
+            row = [_cell(entry.student), *zeros, _number(0.0), _number(max_total), "missing"]
+            writer.writerow([*row, "", "", "", *more])
+            continue
         if report is None:
             blanks = [""] * len(specs)
             writer.writerow(
-                [_cell(entry.student), *blanks, "", _number(max_total), PENDING, "", "", ""]
+                [_cell(entry.student), *blanks, "", _number(max_total), PENDING, "", "", "", *more]
             )
             continue
         scores = {a.name: a.score for a in report.assignments}
@@ -87,6 +99,7 @@ def render_csv(specs: list[AssignmentSpec], entries: list[Entry]) -> str:
                 str(len(report.integrity)),
                 _cell(entry.report_path),
                 "; ".join(f"{k}={_number(v)}" for k, v in lost_by_clause(report).items()),
+                *more,
             ]
         )
     return out.getvalue()
@@ -138,7 +151,10 @@ def summary(specs: list[AssignmentSpec], entries: list[Entry]) -> dict[str, Any]
     counts: dict[str, int] = {}
     for report in reports:
         counts[status(report)] = counts.get(status(report), 0) + 1
-    counts[PENDING] = len(entries) - len(reports)
+    absent = sum(e.missing for e in entries)
+    if absent:
+        counts["missing"] = counts.get("missing", 0) + absent
+    counts[PENDING] = len(entries) - len(reports) - absent
     assignments: dict[str, Any] = {}
     checks: list[dict[str, Any]] = []
     for spec in specs:

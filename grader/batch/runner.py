@@ -27,14 +27,22 @@ from urllib.parse import quote
 import grader
 from grader import fingerprint
 from grader.atomic import write_atomic
-from grader.batch import archives, gradebook
+from grader.batch import archives, gradebook, roster
+from grader.batch import final as final_grading
 from grader.batch.progress import Progress
 from grader.batch.workers import Job, Outcome
 from grader.formats import charts, dashboard, json_report, registry
 from grader.formats import html as html_report
 from grader.formats.text import inert_name
 from grader.messages import say, set_language
-from grader.report import AssignmentResult, AssignmentStatus, Environment, Report, Submission
+from grader.report import (
+    AssignmentResult,
+    AssignmentStatus,
+    Environment,
+    Report,
+    Revision,
+    Submission,
+)
 from grader.sandbox import protections
 from grader.spec import AssignmentSpec
 
@@ -44,6 +52,7 @@ WORK_DIR = ".work"
 WORKER_LOG = "workers.log"
 GRADEBOOK_EVERY_SECONDS = 2.0
 EXECUTORS = ("local", "dask")
+BATCH_FORMATS = ("canvas",)  # written once for the class, not per student
 
 HELP_JOBS = "Submissions graded at once (default: the number of cores)."
 HELP_OUT = "Folder for the gradebook, the summary and one folder of reports per student."
@@ -66,6 +75,9 @@ INTERRUPTED = (
     "interrupted: {done} of {total} submissions have reports; rerun the same command to finish"
 )
 WORKER_FAILED = "a grading worker could not start ({detail}); see {log}"
+UNMATCHED = "repository {folder} matches no student on the roster"
+MISSING = "{student} ({name}) is on the roster but has no repository: graded missing"
+CANVAS_UNMATCHED = "Canvas row {student}: no graded student matches it; its cell was left as it was"
 
 
 @dataclass
@@ -82,6 +94,7 @@ class BatchOptions:
     executor: str = "local"
     scheduler: str | None = None
     memory_limit: int | None = None
+    final: final_grading.FinalOptions | None = None
 
 
 @dataclass
@@ -94,6 +107,10 @@ class Candidate:
     notes: list[str] = field(default_factory=list)
     rejection: str = ""
     content_hash: str = ""
+    refusal: str = ""
+    nothing_pushed: bool = False
+    revision: Revision | None = None
+    github_id: int | None = None
 
 
 class NoSubmissions(Exception):
@@ -115,7 +132,7 @@ def dask_available() -> bool:
 
 def available_formats() -> tuple[str, ...]:
     """The formats `--format` accepts: every format in the registry."""
-    return tuple(registry.NAMES)
+    return (*registry.NAMES, *BATCH_FORMATS)
 
 
 def write_outputs(report: Report, folder: Path, formats: tuple[str, ...]) -> None:
@@ -123,7 +140,7 @@ def write_outputs(report: Report, folder: Path, formats: tuple[str, ...]) -> Non
 
     The instructor-view report.html, which the class dashboard links to, is written too
     whenever charts can be drawn (matplotlib installed)."""
-    others = [name for name in formats if name != "json"]
+    others = [name for name in formats if name != "json" and name not in BATCH_FORMATS]
     if others:
         registry.write(report, folder, others)
     write_instructor_page(report, folder)
@@ -165,8 +182,11 @@ def _file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def prepare(paths: list[Path], scratch: Path) -> list[Candidate]:
-    """Name each submission, unpack archives, and hash what will be graded."""
+def prepare(
+    paths: list[Path], scratch: Path, deadline: final_grading.FinalOptions | None = None
+) -> list[Candidate]:
+    """Name each submission, unpack archives, and hash what will be graded. With a deadline,
+    a git repository is graded at its last commit pushed by then (`final`)."""
     candidates: list[Candidate] = []
     taken: set[str] = set()
     for path in sorted(paths, key=lambda p: (not p.is_dir(), p.name)):
@@ -177,7 +197,14 @@ def prepare(paths: list[Path], scratch: Path) -> list[Candidate]:
             student = f"{student}-{len(candidates)}"
         taken.add(student)
         candidate = Candidate(student=student, source=path.resolve())
-        if path.is_dir():
+        if path.is_dir() and deadline is not None and deadline.deadline is not None:
+            ready = final_grading.prepare_repository(
+                path.resolve(), scratch / f"{len(candidates):06d}-git", deadline
+            )
+            candidate.folder, candidate.notes = ready.folder, ready.notes
+            candidate.refusal, candidate.revision = ready.refusal, ready.revision
+            candidate.github_id, candidate.nothing_pushed = ready.github_id, ready.nothing_pushed
+        elif path.is_dir():
             candidate.folder = path.resolve()
         else:
             try:
@@ -206,6 +233,11 @@ def settings(options: BatchOptions, specs: list[AssignmentSpec]) -> dict[str, An
         "seed": options.seed,
         "lang": options.lang,
         "memory_limit": options.memory_limit,
+        **(
+            {"deadline": options.final.deadline.isoformat()}
+            if options.final is not None and options.final.deadline is not None
+            else {}
+        ),
     }
 
 
@@ -223,6 +255,8 @@ def reusable(path: Path, candidate: Candidate, current: dict[str, Any]) -> Repor
         and [a.name for a in report.assignments] == current["assignments"]
         and report.seed == current["seed"]
         and report.lang == current["lang"]
+        and (report.revision.commit if report.revision else None)
+        == (candidate.revision.commit if candidate.revision else None)
     )
     return report if valid else None
 
@@ -262,7 +296,8 @@ def stand_in_report(
         environment=_environment(),
         complete=status == "missing",
     )
-    report.submission.problems = [message] if status == "missing" else []
+    report.submission.problems = [*candidate.notes, message] if status == "missing" else []
+    report.revision = candidate.revision
     for spec in specs:
         report.assignments.append(
             AssignmentResult(
@@ -273,6 +308,7 @@ def stand_in_report(
                 score=0.0,
                 max_score=spec.points,
                 message=message,
+                withheld_points=spec.withheld_points,
             )
         )
     report.recompute()
@@ -301,6 +337,7 @@ def _from_outcome(
         )
     report.submission.path = inert_name(str(candidate.source))
     report.submission.problems = [*candidate.notes, *report.submission.problems]
+    report.revision = candidate.revision
     return report
 
 
@@ -347,6 +384,8 @@ class Batch:
         self.last_gradebook = 0.0
         self.errors = 0
         self.current: dict[str, Any] = {}
+        self.students: list[roster.Student] | None = None
+        self.joined: roster.Join | None = None
 
     def say(self, line: str) -> None:
         self.stream.write(line + "\n")
@@ -354,11 +393,21 @@ class Batch:
 
     def write_gradebook(self, final: bool = False) -> None:
         entries = list(self.entries.values())
-        write_atomic(self.out / gradebook.GRADEBOOK, gradebook.render_csv(self.specs, entries))
+        columns = self._columns()
+        for entry in entries:
+            if not entry.missing:
+                entry.extra = self._extra(entry)
+        write_atomic(
+            self.out / gradebook.GRADEBOOK, gradebook.render_csv(self.specs, entries, columns)
+        )
         if final:
             summary = gradebook.summary(self.specs, entries)
+            if self.joined is not None:
+                summary["unmatched_repositories"] = self.joined.unmatched
+                summary["missing_students"] = [s.key for s in self.joined.missing]
             write_atomic(self.out / gradebook.SUMMARY, json.dumps(summary, indent=2) + "\n")
             self.write_dashboard(entries, summary)
+            self._write_canvas()
         self.last_gradebook = time.monotonic()
 
     def write_dashboard(self, entries: list[gradebook.Entry], summary: dict[str, Any]) -> None:
@@ -379,6 +428,58 @@ class Batch:
             self.say(str(exc))
             return
         write_atomic(self.out / dashboard.FILENAME, page)
+
+    def _columns(self) -> tuple[str, ...]:
+        deadline = self.options.final is not None and self.options.final.deadline is not None
+        return (
+            *(final_grading.GRADEBOOK_ROSTER if self.joined is not None else ()),
+            *(final_grading.GRADEBOOK_REVISION if deadline else ()),
+        )
+
+    def _extra(self, entry: gradebook.Entry) -> dict[str, str]:
+        student = self.joined.by_folder.get(entry.student) if self.joined else None
+        return {**final_grading.roster_cells(student), **final_grading.revision_cells(entry.report)}
+
+    def _join_roster(self, candidates: list[Candidate]) -> None:
+        """Match repositories to the roster; roster students without one get a `missing` row."""
+        if self.students is None:
+            return
+        self.joined = roster.join(self.students, {c.student: c.github_id for c in candidates})
+        for student in self.joined.missing:
+            key = f"{student.key} (no repository)"
+            self.entries[key] = gradebook.Entry(
+                key, None, "", extra=final_grading.roster_cells(student), missing=True
+            )
+        for folder in self.joined.unmatched:
+            self.say(UNMATCHED.format(folder=folder))
+        for student in self.joined.missing:
+            self.say(MISSING.format(student=student.key, name=student.name))
+
+    def _write_canvas(self) -> None:
+        settings = self.options.final
+        if settings is None or settings.canvas_export is None:
+            return
+        if "canvas" not in self.options.formats:
+            return
+        scores: dict[str, float] = {}
+        for entry in self.entries.values():
+            if entry.missing or entry.report is None:
+                continue
+            student = self.joined.by_folder.get(entry.student) if self.joined else None
+            scores[student.identifier if student else entry.student] = entry.report.score
+        if self.joined is not None:
+            for student in self.joined.missing:
+                scores.setdefault(student.identifier, 0.0)
+        filled = final_grading.fill_canvas(
+            settings.canvas_export,
+            settings.canvas_column,
+            sum(s.points + s.withheld_points for s in self.specs),
+            scores,
+            self.students,
+        )
+        write_atomic(self.out / final_grading.CANVAS_FILE, filled.data)
+        for row in filled.unmatched_rows:
+            self.say(CANVAS_UNMATCHED.format(student=row))
 
     def run(self) -> int:
         set_language(self.options.lang)
@@ -428,12 +529,14 @@ class Batch:
                 if any(not (folder / name).exists() for name in self._format_files()):
                     write_outputs(existing, folder, options.formats)
             elif candidate.folder is None:
-                message = say(
+                message = candidate.refusal or say(
                     "archive_rejected",
                     archive=inert_name(candidate.source.name),
                     reason=candidate.rejection,
                 )
                 entry.report = stand_in_report(candidate, self.specs, options, "missing", message)
+                if candidate.nothing_pushed:  # nothing handed in on time: missing, not rejected
+                    entry.report.submission.problems = []
                 write_outputs(entry.report, folder, options.formats)
             else:
                 jobs.append(
@@ -450,21 +553,27 @@ class Batch:
         return jobs
 
     def _format_files(self) -> list[str]:
-        names = [n for n in self.options.formats if n != "json"]
+        names = [n for n in self.options.formats if n != "json" and n not in BATCH_FORMATS]
         if not names:
             return []
         return [o.filename for n in names for o in registry.FORMATS[n].outputs]
 
     def _run(self, work: Path, started: float) -> int:
         options = self.options
+        settings = options.final
+        if settings is not None and settings.roster is not None:
+            self.students = roster.load(settings.roster)
+        if settings is not None and settings.canvas_export is not None:
+            final_grading.fill_canvas(settings.canvas_export, settings.canvas_column, 0, {}, None)
         paths, ignored = discover(options.root, options.out)
         for path in ignored:
             self.say(IGNORED_FILE.format(name=path.name))
         if not paths:
             raise NoSubmissions(NO_SUBMISSIONS.format(root=options.root))
-        candidates = prepare(paths, work / "unpacked")
+        candidates = prepare(paths, work / "unpacked", options.final)
         by_student = {c.student: c for c in candidates}
         jobs = self._plan(candidates)
+        self._join_roster(candidates)
         reused = len(candidates) - len(jobs)
         progress = Progress(len(candidates), self.stream, self.tty, already_done=reused)
 

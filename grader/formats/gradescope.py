@@ -71,6 +71,8 @@ def _summary(report: Report) -> str:
             lines.extend("    " + line for line in assignment.message.splitlines())
     if not report.complete:
         lines.append(views.say(report, "report_incomplete"))
+    if note := views.withheld_note(report):
+        lines.append(note)
     lines.extend(report.submission.problems)
     return text.inert("\n".join(lines))
 

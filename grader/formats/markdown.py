@@ -100,6 +100,8 @@ def render(report: Report, student: bool = True) -> str:
     say = views.say
     total = views.points(report.score, report.max_score)
     lines = [f"# {say(report, 'report_title')}: {total}", ""]
+    if note := views.withheld_note(report):
+        lines.extend([f"> {text.md_inline(note)}", ""])
     if not report.complete:
         lines.extend([f"> {say(report, 'report_incomplete')}", ""])
     lines.extend(

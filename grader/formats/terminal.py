@@ -173,6 +173,8 @@ def print_report(target: Console, report: Report) -> None:
     total = _total(report)
     target.print(Text("─" * min(total.cell_len, 60)))
     target.print(total)
+    if note := views.withheld_note(report):
+        target.print(Text(_plain(note)))
 
 
 def render(

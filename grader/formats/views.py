@@ -121,3 +121,15 @@ def for_reader(
 
 def points(score: float, max_score: float) -> str:
     return f"{score:g}/{max_score:g}"
+
+
+def withheld_note(report: Report) -> str:
+    """A student build's honest total: what it graded here and what it left out; else ""."""
+    if not report.withheld_points:
+        return ""
+    return say(
+        report,
+        "report_withheld",
+        points=points(report.score, report.max_score),
+        withheld=f"{report.withheld_points:g}",
+    )
