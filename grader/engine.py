@@ -31,7 +31,7 @@ from grader.report import (
     Report,
     Submission,
 )
-from grader.sandbox import linux, protections, wire
+from grader.sandbox import linux, notebook_sources, protections, wire
 from grader.sandbox.limits import Limits
 from grader.sandbox.staging import Staged, stage
 from grader.sandbox.zygote import Sandbox
@@ -150,6 +150,7 @@ def _fork_judge(
     options: GradeOptions,
     event_w: int,
     log_path: Path,
+    sources: dict[str, notebook_sources.SourceMap],
 ) -> int:
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
@@ -164,7 +165,9 @@ def _fork_judge(
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(log, 2)
-        judge_options = JudgeOptions(timeout=options.timeout, seed=options.seed, lang=options.lang)
+        judge_options = JudgeOptions(
+            timeout=options.timeout, seed=options.seed, lang=options.lang, sources=sources
+        )
         code = run_judge(sandbox, specs, assignments_root(), judge_options, event_w)
     finally:
         os._exit(code)
@@ -181,12 +184,13 @@ def _run_judge(
     options: GradeOptions,
     report: Report,
     on_update: UpdateCallback,
+    sources: dict[str, notebook_sources.SourceMap] | None = None,
 ) -> None:
     run = _Run(report, specs, on_update)
     sandbox = Sandbox(specs, staged.folder, options.limits)
     event_r, event_w = os.pipe()
     with tempfile.NamedTemporaryFile(prefix="torchgrade-judge-", suffix=".log") as log:
-        judge_pid = _fork_judge(sandbox, specs, options, event_w, Path(log.name))
+        judge_pid = _fork_judge(sandbox, specs, options, event_w, Path(log.name), sources or {})
         os.close(event_w)
         reason = say("judge_died")
         deadline = time.monotonic() + _judge_deadline(specs, options)
@@ -242,7 +246,12 @@ def grade(
         report.submission.files = staged.files
         report.submission.content_hash = staged.content_hash
         report.submission.problems = staged.problems
-        report.integrity = integrity.scan(staged.folder)
+        provided = notebook_sources.provide(staged, specs)
+        report.submission.problems += provided.problems
+        report.submission.notebooks = provided.notebooks
+        report.integrity = notebook_sources.relocate_findings(
+            integrity.scan(staged.folder), provided
+        )
         present = []
         for spec in specs:
             if spec.student_file in staged.links:
@@ -261,6 +270,13 @@ def grade(
                         spec, "missing", say("student_file_folder", file=spec.student_file)
                     )
                 )
+            elif spec.name in provided.notebook_of:
+                report.assignments.append(_assignment_result(spec, "graded"))
+                present.append(spec)
+            elif spec.name in provided.unusable:
+                report.assignments.append(
+                    _assignment_result(spec, "missing", provided.unusable[spec.name])
+                )
             elif not staged.has(spec.student_file):
                 report.assignments.append(
                     _assignment_result(
@@ -270,12 +286,15 @@ def grade(
             else:
                 report.assignments.append(_assignment_result(spec, "graded"))
                 present.append(spec)
+        for result in report.assignments:
+            result.notebook = provided.notebook_of.get(result.name, "")
+            result.notes = provided.notes.get(result.name, [])
         report.recompute()
         on_update(report)
         if present:
             prepare_torch()
             preload.warm()
-            _run_judge(present, staged, options, report, on_update)
+            _run_judge(present, staged, options, report, on_update, provided.maps)
     report.recompute()
     report.complete = True
     report.duration_s = round(time.monotonic() - started, 3)

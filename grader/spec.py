@@ -52,6 +52,9 @@ class AssignmentSpec(BaseModel):
     clauses: tuple[Clause, ...] = Field(
         (), description="The contract, clause by clause ([[clauses]] tables, in order)."
     )
+    needs: tuple[str, ...] = Field(
+        (), description="Names a notebook must define to provide this exercise (e.g. MyLinear)."
+    )
     name: str = ""
     folder: Path = Path()
 

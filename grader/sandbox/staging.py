@@ -15,6 +15,7 @@ from pathlib import Path
 
 from grader.messages import say
 from grader.report import FileInfo
+from grader.sandbox import notebooks
 
 MAX_FILE_BYTES = 2 << 20
 MAX_TOTAL_BYTES = 32 << 20
@@ -97,9 +98,8 @@ def stage(source: Path, target: Path) -> Staged:
                 staged.problems.append(say("too_many_files", limit=MAX_FILES))
                 return staged
             try:
-                copied = _copy_file(
-                    path, target / relative, min(MAX_FILE_BYTES, MAX_TOTAL_BYTES - total)
-                )
+                copy = notebooks.stage_notebook if name.endswith(".ipynb") else _copy_file
+                copied = copy(path, target / relative, min(MAX_FILE_BYTES, MAX_TOTAL_BYTES - total))
             except OSError as exc:
                 problem = say("skipped_unreadable", path=relative, reason=exc.strerror or str(exc))
                 staged.problems.append(problem)
