@@ -41,7 +41,7 @@ class Cell:
     @property
     def first_line(self) -> str:
         for line in self.source.splitlines():
-            if line.strip():
+            if line.strip() and not SKIP_MARKER.match(line):
                 text = line.strip()
                 return text if len(text) <= FIRST_LINE_CHARS else text[: FIRST_LINE_CHARS - 1] + "…"
         return ""
