@@ -61,6 +61,7 @@ class Module:
     found: set[str]
     notes: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     broken: list[Cell] = field(default_factory=list)
+    kept: set[int] = field(default_factory=set)
 
 
 def _uses_ipython(node: ast.AST) -> bool:
@@ -311,7 +312,9 @@ def extract(
                             {"module": module, "cell": unit.cell.label, "names": ", ".join(sorted(unit.needed))},
                         )
                     )
-    return _emit(parsed, sorted(kept), broken_kept, found, notes)
+    module = _emit(parsed, sorted(kept), broken_kept, found, notes)
+    module.kept = kept
+    return module
 
 
 def _imported_modules(unit: Unit) -> list[str]:
@@ -420,13 +423,19 @@ def _emit_raw(code: CodeCell, out: list[str], origin: list[tuple[int, int]]) -> 
         origin.append((code.cell.position, number + code.offset))
 
 
-def left_out(parsed: Parsed, kept_cells: set[int]) -> list[tuple[Cell, str, str]]:
+def left_out(
+    parsed: Parsed, kept_units: set[int], kept_cells: set[int]
+) -> list[tuple[Cell, str, str]]:
     """Top-level statements not run when grading: (cell, first line of the statement, why)."""
     rows: list[tuple[Cell, str, str]] = []
-    for unit in parsed.units:
-        if unit.kind in ("experiment", "magic"):
-            line = unit.code.source.split("\n")[unit.start - 1].strip()
-            rows.append((unit.cell, line[:60], unit.kind))
+    for index, unit in enumerate(parsed.units):
+        if unit.kind in ("experiment", "magic") or (
+            unit.kind in ("assign", "block", "completes") and index not in kept_units
+        ):
+            original = unit.cell.source.split("\n")
+            number = unit.start + unit.code.offset
+            line = original[number - 1].strip() if number <= len(original) else ""
+            rows.append((unit.cell, line[:60], "magic" if unit.kind == "magic" else "experiment"))
     for broken in parsed.broken:
         if broken.code.cell.position not in kept_cells:
             rows.append((broken.code.cell, broken.code.cell.first_line, "syntax"))

@@ -146,6 +146,7 @@ def provide(staged: Staged, specs: list[AssignmentSpec]) -> Provided:
         parsed[name] = extraction.parse(nb)
     infos: dict[str, NotebookInfo] = {name: NotebookInfo(path=name) for name in parsed}
     kept_cells: dict[str, set[int]] = {name: set() for name in parsed}
+    kept_units: dict[str, set[int]] = {name: set() for name in parsed}
     local = {Path(f.path).stem for f in staged.files if f.path.endswith(".py")}
     local |= {Path(file).stem for p in parsed.values() for file in p.notebook.files}
     for spec in specs:
@@ -180,6 +181,7 @@ def provide(staged: Staged, specs: list[AssignmentSpec]) -> Provided:
             module = extraction.extract(nb, roots, folder, local)
             source, origin, notes = module.source, module.origin, module.notes
             kept_cells[name] |= {cell for cell, _ in origin}
+            kept_units[name] |= module.kept
             missing = sorted(set(spec.needs) - module.found)
             if missing and not module.broken:
                 provided.note(
@@ -206,7 +208,7 @@ def provide(staged: Staged, specs: list[AssignmentSpec]) -> Provided:
         ]
         rows += [
             LeftOut(cell=c.position, first_line=c.first_line, statement=line, reason=why)
-            for c, line, why in extraction.left_out(nb, kept_cells[name])
+            for c, line, why in extraction.left_out(nb, kept_units[name], kept_cells[name])
         ]
         info.left_out = sorted(rows, key=lambda r: r.cell)
         provided.notebooks.append(info)

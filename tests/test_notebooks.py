@@ -1,0 +1,234 @@
+"""Notebook submissions: parsed as data, each exercise's definitions extracted, graded like `.py`.
+
+The extraction tests parse notebooks built here; the grading tests grade the fixtures in
+tests/submissions/notebook_* through the real CLI and compare with the same code as `.py` files.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grader.course_notebook import expected
+from grader.sandbox import extraction, notebooks
+from tests.conftest import REFERENCE, ROOT, SUBMISSIONS
+from tests.make_notebook_fixtures import code, fixtures, markdown, notebook
+
+
+def _module(cells: list[dict], roots: set[str], folder: Path | None = None) -> extraction.Module:
+    nb = notebooks.read(notebook(cells).encode(), "hw.ipynb")
+    return extraction.extract(extraction.parse(nb), roots, folder)
+
+
+def test_keeps_definitions_and_their_dependencies_only() -> None:
+    module = _module(
+        [
+            code("import torch\nimport matplotlib.pyplot as plt\nfrom functools import wraps"),
+            code("try:\n    import numpy as np\nexcept ImportError:\n    np = None"),
+            code("SCALE = 2.0\nlosses = []\nprint('hello')"),
+            code("def logged(fn):\n    @wraps(fn)\n    def inner(*a):\n        return fn(*a)\n"
+                 "    return inner"),
+            code("@logged\ndef train(model, epochs=SCALE):\n    losses = []\n"
+                 "    for e in range(int(epochs)):\n        losses.append(float(np.mean([e])))\n"
+                 "    return losses"),
+            code("losses = train(None, 1000)\nplt.plot(losses)\nfor i in range(3):\n    print(i)"),
+        ],
+        {"train"},
+    )
+    source = module.source
+    assert "import torch" not in source and "matplotlib" not in source
+    assert "from functools import wraps" in source and "import numpy as np" in source
+    assert "SCALE = 2.0" in source and "@logged" in source
+    assert "losses = train" not in source and "plt.plot" not in source and "print('hello')" not in source
+    namespace: dict = {}
+    exec(compile(source, "generated", "exec"), namespace)  # the extracted code alone is complete
+    assert namespace["train"](None, 3) == [0.0, 1.0, 2.0]
+
+
+def test_class_completed_by_attribute_assignment_and_last_definition_wins() -> None:
+    module = _module(
+        [
+            code("from torch import nn", 1),
+            code("class MyLinear(nn.Module):\n    pass", 5),
+            code("class MyLinear(nn.Module):\n    def __init__(self):\n        super().__init__()", 2),
+            code("def forward(self, x):\n    return x + 1\n\nMyLinear.forward = forward", 3),
+        ],
+        {"MyLinear"},
+    )
+    namespace: dict = {}
+    exec(compile(module.source, "generated", "exec"), namespace)
+    assert namespace["MyLinear"]().forward(1) == 2
+    assert module.source.count("class MyLinear") == 1
+    assert [key for key, _ in module.notes] == ["notebook_order"]
+    assert 'cell 2 "class MyLinear(nn.Module):"' in module.notes[0][1]["ran"]
+
+
+def test_ipython_syntax_goes_through_the_transformer_not_line_by_line() -> None:
+    module = _module(
+        [
+            code("%matplotlib inline\nimport torch"),
+            code("PERIOD = (10 +\n    7 % 3)\nfiles = !ls\nPERIOD?"),
+            code("def f():\n    !nvidia-smi\n    fmt = '%d items'\n    return fmt % PERIOD"),
+        ],
+        {"f"},
+    )
+    namespace: dict = {}
+    exec(compile(module.source, "generated", "exec"), namespace)
+    assert namespace["f"]() == "11 items"
+    assert "get_ipython" not in module.source
+
+
+def test_missing_import_is_named_and_skip_markers_leave_cells_out(tmp_path: Path) -> None:
+    module = _module(
+        [
+            code("import torch\nfrom tqdm import tqdm"),
+            code("def train(epochs):\n    return [e for e in tqdm(range(epochs))]"),
+            code("# torchgrade: skip\ndef helper():\n    return 1"),
+            code("def helper2():\n    return 2", tags=["torchgrade-skip"]),
+        ],
+        {"train", "helper", "helper2"},
+        tmp_path,
+    )
+    assert "def helper" not in module.source
+    assert module.found == {"train"}
+    (key, params), = module.notes
+    assert key == "notebook_import_missing" and params["module"] == "tqdm"
+    assert params["names"] == "tqdm" and "cell 1" in params["cell"]
+
+
+def test_lines_map_back_to_cells() -> None:
+    module = _module(
+        [markdown("# hw"), code("import torch\nprint(1)"), code("x = 1\n\ndef f():\n    return x")],
+        {"f"},
+    )
+    lines = module.source.splitlines()
+    assert module.origin[lines.index("def f():")] == (3, 3)
+    assert module.origin[lines.index("x = 1")] == (3, 1)
+    assert "import torch" not in module.source
+
+
+def test_a_file_that_is_not_a_notebook_is_rejected_with_a_message() -> None:
+    for data in (b'{"cells": [', b"[1, 2]", b"\xff\xfe", b'{"nbformat": 4}'):
+        with pytest.raises(notebooks.NotebookError):
+            notebooks.read(data, "x.ipynb")
+
+
+def test_strict_validation_failures_are_tolerated() -> None:
+    raw = {
+        "nbformat": 4,
+        "nbformat_minor": 4,
+        "metadata": {"colab": {}},
+        "cells": [{"cell_type": "code", "source": "def f():\n    return 1", "metadata": {},
+                   "outputs": [{"output_type": "weird"}], "execution_count": 1, "extra": 1}],
+    }
+    nb = notebooks.read(json.dumps(raw).encode(), "x.ipynb")
+    assert [c.source for c in nb.cells] == ["def f():\n    return 1"]
+
+
+def test_outputs_are_stripped_before_the_size_limit(tmp_path: Path) -> None:
+    source = SUBMISSIONS / "notebook_colab" / "homework.ipynb"
+    assert source.stat().st_size > 2 << 20
+    staged = notebooks.stage_notebook(source, tmp_path / "nb.ipynb", 2 << 20)
+    assert staged is not None and staged[1] < 64 << 10
+
+
+def test_committed_notebooks_match_the_py_files() -> None:
+    for path, text in expected(ROOT).items():
+        assert path.read_text(encoding="utf-8") == text, (
+            f"{path} is out of date: run python -m grader.course_notebook"
+        )
+    for folder, files in fixtures().items():
+        for name, text in files.items():
+            assert (SUBMISSIONS / folder / name).read_text().rstrip("\n") == text.rstrip("\n"), (
+                f"{folder}/{name} is out of date: run python -m tests.make_notebook_fixtures"
+            )
+
+
+# ---------------------------------------------------------------------------- graded fixtures
+
+
+def _verdicts(graded, names=None) -> dict[str, tuple[str, float, str]]:
+    return {
+        c["id"]: (c["status"], c["score"], c["hint"])
+        for a in graded.report["assignments"]
+        if names is None or a["name"] in names
+        for c in a["checks"]
+    }
+
+
+def test_reference_and_colab_notebooks_grade_as_the_reference(grade_folder) -> None:
+    reference = grade_folder(REFERENCE)
+    for fixture in ("notebook_reference", "notebook_colab"):
+        graded = grade_folder(SUBMISSIONS / fixture)
+        assert _verdicts(graded) == _verdicts(reference)
+        assert graded.report["score"] == graded.report["max_score"] == 40
+    colab = grade_folder(SUBMISSIONS / "notebook_colab")
+    (info,) = colab.report["submission"]["notebooks"]
+    left = {(row["cell"], row["statement"]) for row in info["left_out"]}
+    assert (9, "losses = train(model, X, Y, nn.MSELoss(), optimizer, 1000)") in left
+    assert (9, "for epoch in range(1000):") in left
+    assert (2, "!pip install -q tqdm") in left
+    assert all(a["notebook"] == "homework.ipynb" for a in colab.report["assignments"])
+    assert "ran last in your session" in colab.assignment("my_sgd")["notes"][0]
+
+
+def test_bug_notebooks_grade_as_the_same_py_files(grade_folder, tmp_path: Path) -> None:
+    folder = tmp_path / "py"
+    folder.mkdir()
+    shutil.copy(SUBMISSIONS / "my_linear_transposed" / "my_linear.py", folder)
+    shutil.copy(SUBMISSIONS / "training_loop_no_zero_grad" / "training_loop.py", folder)
+    shutil.copy(SUBMISSIONS / "scratch_lr_sign_error" / "scratch_lr.py", folder)
+    shutil.copy(ROOT / "assignments" / "my_sgd" / "mutants" / "ignores_momentum.py",
+                folder / "my_sgd.py")
+    as_py = grade_folder(folder)
+    graded = grade_folder(SUBMISSIONS / "notebook_bugs")
+    assert _verdicts(graded) == _verdicts(as_py)
+    assert graded.not_passed() and all(a["score"] < 10 for a in graded.report["assignments"])
+    assert graded.assignment("my_linear")["notebook"] == "my_linear.ipynb"
+    assert graded.assignment("my_sgd")["notebook"] == "homework.ipynb"
+    shape = graded.check("my_linear::test_output_shape_3d")["message"]
+    assert 'my_linear.ipynb, cell 3 "class MyLinear(nn.Module):", line ' in shape
+    (info,) = [n for n in graded.report["submission"]["notebooks"] if n["path"] == "homework.ipynb"]
+    assert {"syntax"} == {r["reason"] for r in info["left_out"] if r["reason"] == "syntax"}
+
+
+def test_a_syntax_error_costs_only_its_own_exercise(grade_folder) -> None:
+    graded = grade_folder(SUBMISSIONS / "notebook_syntax_error", "--assignment", "my_linear",
+                          "--assignment", "training_loop")
+    as_py = grade_folder(SUBMISSIONS / "syntax_error", "--assignment", "my_linear",
+                         "--assignment", "training_loop")
+    assert _verdicts(graded, {"my_linear"}) == _verdicts(as_py, {"my_linear"})
+    assert graded.assignment("training_loop")["score"] == 10
+    message = graded.report["assignments"][0]["checks"][0]["message"]
+    assert "my_linear.py (made from homework.ipynb) could not be imported: SyntaxError" in message
+    assert 'homework.ipynb, cell 2 "import torch", line 7' in message
+
+
+def test_broken_json_and_skip_only_notebooks(grade_folder, tmp_path: Path) -> None:
+    broken = grade_folder(SUBMISSIONS / "notebook_broken_json", "--assignment", "my_linear")
+    result = broken.assignment("my_linear")
+    assert result["status"] == "missing" and "is not a Jupyter notebook" in result["message"]
+    assert "Traceback" not in broken.result.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "my_linear.py").write_text("import torch\n")
+    as_py = grade_folder(empty, "--assignment", "my_linear")
+    skipped = grade_folder(SUBMISSIONS / "notebook_skip_only", "--assignment", "my_linear")
+    assert _verdicts(skipped) == _verdicts(as_py)
+    assert skipped.report["score"] == 0
+    (info,) = skipped.report["submission"]["notebooks"]
+    assert [r["reason"] for r in info["left_out"]][:1] == ["skipped"]
+
+
+def test_py_file_wins_over_a_notebook(grade_folder, tmp_path: Path) -> None:
+    folder = tmp_path / "both"
+    folder.mkdir()
+    shutil.copy(SUBMISSIONS / "notebook_bugs" / "my_linear.ipynb", folder)
+    shutil.copy(REFERENCE / "my_linear.py", folder)
+    graded = grade_folder(folder, "--assignment", "my_linear")
+    result = graded.assignment("my_linear")
+    assert result["score"] == 10 and result["notebook"] == ""
+    assert "my_linear.py was graded; my_linear.ipynb also provides" in result["notes"][0]
