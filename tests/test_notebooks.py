@@ -204,7 +204,7 @@ def test_a_syntax_error_costs_only_its_own_exercise(grade_folder) -> None:
     assert graded.assignment("training_loop")["score"] == 10
     message = graded.report["assignments"][0]["checks"][0]["message"]
     assert "my_linear.py (made from homework.ipynb) could not be imported: SyntaxError" in message
-    assert 'homework.ipynb, cell 2 "import torch", line 7' in message
+    assert 'homework.ipynb, cell 2 "import torch", line 5' in message
 
 
 def test_broken_json_and_skip_only_notebooks(grade_folder, tmp_path: Path) -> None:
