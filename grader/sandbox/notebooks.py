@@ -144,8 +144,10 @@ def _text(value: object) -> str:
 def read(data: bytes, name: str) -> Notebook:
     """Parse a notebook with nbformat (any version, upgraded to 4), tolerating files that fail
     strict validation, as Colab and VS Code notebooks often do."""
-    import nbformat
-
+    try:
+        import nbformat
+    except ImportError:
+        raise NotebookError("the grader was installed without its notebook extra") from None
     try:
         text = data.decode("utf-8-sig")
         json.loads(text)
@@ -180,9 +182,9 @@ def read(data: bytes, name: str) -> Notebook:
 
 
 def _transform(source: str) -> str:
-    from IPython.core.inputtransformer2 import TransformerManager
-
     try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
         return TransformerManager().transform_cell(source)
     except Exception:  # the transformer gives up on some broken input; ast will say why
         return source
