@@ -69,7 +69,11 @@ def _sections(readme: str) -> tuple[str, dict[str, str], str]:
 
 
 def _cell(kind: str, source: str, **extra: Any) -> dict[str, Any]:
-    cell: dict[str, Any] = {"cell_type": kind, "metadata": extra.pop("metadata", {}), "source": source}
+    cell: dict[str, Any] = {
+        "cell_type": kind,
+        "metadata": extra.pop("metadata", {}),
+        "source": source,
+    }
     if kind == "code":
         cell.update(execution_count=None, outputs=[])
     return cell
@@ -95,7 +99,9 @@ def build(folder: Path, readme: Path, files: list[str]) -> dict[str, Any]:
         cells.append(_cell("code", (folder / file).read_text(encoding="utf-8").rstrip("\n")))
     if rest:
         cells.append(_cell("markdown", rest.split("\n## Grading your work locally", 1)[0].strip()))
-    cells.append(_cell("markdown", "## Grade your work\n\nSave the notebook, then run the next cell."))
+    cells.append(
+        _cell("markdown", "## Grade your work\n\nSave the notebook, then run the next cell.")
+    )
     cells.append(_cell("code", GRADE_CELL.rstrip("\n"), metadata={"tags": ["torchgrade-skip"]}))
     return {
         "cells": cells,

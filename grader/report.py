@@ -66,7 +66,7 @@ class LeftOut(_Model):
     """A notebook cell, or a statement in one, that grading did not run."""
 
     cell: int = Field(description="The cell's position in the notebook, counting from 1.")
-    first_line: str = Field(description="The cell's first line, to find it where cells have no numbers.")
+    first_line: str = Field(description="The cell's first line, to find it without cell numbers.")
     statement: str = Field("", description="The first line of the statement left out.")
     reason: str = Field(description="experiment, magic, skipped or syntax.")
 

@@ -53,9 +53,7 @@ def _body(path: Path) -> str:
 def _colab() -> str:
     linear = _body(REFERENCE / "my_linear.py")
     head, forward = linear.split("    def forward(self, x):", 1)
-    forward = "def forward(self, x):" + "\n".join(
-        line[4:] for line in forward.splitlines()
-    )
+    forward = "def forward(self, x):" + "\n".join(line[4:] for line in forward.splitlines())
     plot = {
         "output_type": "display_data",
         "metadata": {},
@@ -97,7 +95,12 @@ def _colab() -> str:
                 8,
                 outputs=[plot],
             ),
-            code(_body(REFERENCE / "scratch_lr.py").replace("import torch\nfrom torch import nn\n", ""), 9),
+            code(
+                _body(REFERENCE / "scratch_lr.py").replace(
+                    "import torch\nfrom torch import nn\n", ""
+                ),
+                9,
+            ),
             code("lr_model = LR(3)\nprint(lr_model.forward(torch.randn(3, 5)))\nfiles = !ls\n", 10),
             code(
                 "# A first draft, run again after the final version below.\nclass MySGD:\n"

@@ -29,11 +29,15 @@ def test_keeps_definitions_and_their_dependencies_only() -> None:
             code("import torch\nimport matplotlib.pyplot as plt\nfrom functools import wraps"),
             code("try:\n    import numpy as np\nexcept ImportError:\n    np = None"),
             code("SCALE = 2.0\nlosses = []\nprint('hello')"),
-            code("def logged(fn):\n    @wraps(fn)\n    def inner(*a):\n        return fn(*a)\n"
-                 "    return inner"),
-            code("@logged\ndef train(model, epochs=SCALE):\n    losses = []\n"
-                 "    for e in range(int(epochs)):\n        losses.append(float(np.mean([e])))\n"
-                 "    return losses"),
+            code(
+                "def logged(fn):\n    @wraps(fn)\n    def inner(*a):\n        return fn(*a)\n"
+                "    return inner"
+            ),
+            code(
+                "@logged\ndef train(model, epochs=SCALE):\n    losses = []\n"
+                "    for e in range(int(epochs)):\n        losses.append(float(np.mean([e])))\n"
+                "    return losses"
+            ),
             code("losses = train(None, 1000)\nplt.plot(losses)\nfor i in range(3):\n    print(i)"),
         ],
         {"train"},
@@ -42,7 +46,11 @@ def test_keeps_definitions_and_their_dependencies_only() -> None:
     assert "import torch" not in source and "matplotlib" not in source
     assert "from functools import wraps" in source and "import numpy as np" in source
     assert "SCALE = 2.0" in source and "@logged" in source
-    assert "losses = train" not in source and "plt.plot" not in source and "print('hello')" not in source
+    assert (
+        "losses = train" not in source
+        and "plt.plot" not in source
+        and "print('hello')" not in source
+    )
     namespace: dict = {}
     exec(compile(source, "generated", "exec"), namespace)  # the extracted code alone is complete
     assert namespace["train"](None, 3) == [0.0, 1.0, 2.0]
@@ -53,7 +61,9 @@ def test_class_completed_by_attribute_assignment_and_last_definition_wins() -> N
         [
             code("from torch import nn", 1),
             code("class MyLinear(nn.Module):\n    pass", 5),
-            code("class MyLinear(nn.Module):\n    def __init__(self):\n        super().__init__()", 2),
+            code(
+                "class MyLinear(nn.Module):\n    def __init__(self):\n        super().__init__()", 2
+            ),
             code("def forward(self, x):\n    return x + 1\n\nMyLinear.forward = forward", 3),
         ],
         {"MyLinear"},
@@ -94,7 +104,7 @@ def test_missing_import_is_named_and_skip_markers_leave_cells_out(tmp_path: Path
     )
     assert "def helper" not in module.source
     assert module.found == {"train"}
-    (key, params), = module.notes
+    ((key, params),) = module.notes
     assert key == "notebook_import_missing" and params["module"] == "tqdm"
     assert params["names"] == "tqdm" and "cell 1" in params["cell"]
 
@@ -121,8 +131,16 @@ def test_strict_validation_failures_are_tolerated() -> None:
         "nbformat": 4,
         "nbformat_minor": 4,
         "metadata": {"colab": {}},
-        "cells": [{"cell_type": "code", "source": "def f():\n    return 1", "metadata": {},
-                   "outputs": [{"output_type": "weird"}], "execution_count": 1, "extra": 1}],
+        "cells": [
+            {
+                "cell_type": "code",
+                "source": "def f():\n    return 1",
+                "metadata": {},
+                "outputs": [{"output_type": "weird"}],
+                "execution_count": 1,
+                "extra": 1,
+            }
+        ],
     }
     nb = notebooks.read(json.dumps(raw).encode(), "x.ipynb")
     assert [c.source for c in nb.cells] == ["def f():\n    return 1"]
@@ -181,8 +199,9 @@ def test_bug_notebooks_grade_as_the_same_py_files(grade_folder, tmp_path: Path) 
     shutil.copy(SUBMISSIONS / "my_linear_transposed" / "my_linear.py", folder)
     shutil.copy(SUBMISSIONS / "training_loop_no_zero_grad" / "training_loop.py", folder)
     shutil.copy(SUBMISSIONS / "scratch_lr_sign_error" / "scratch_lr.py", folder)
-    shutil.copy(ROOT / "assignments" / "my_sgd" / "mutants" / "ignores_momentum.py",
-                folder / "my_sgd.py")
+    shutil.copy(
+        ROOT / "assignments" / "my_sgd" / "mutants" / "ignores_momentum.py", folder / "my_sgd.py"
+    )
     as_py = grade_folder(folder)
     graded = grade_folder(SUBMISSIONS / "notebook_bugs")
     assert _verdicts(graded) == _verdicts(as_py)
@@ -196,10 +215,16 @@ def test_bug_notebooks_grade_as_the_same_py_files(grade_folder, tmp_path: Path) 
 
 
 def test_a_syntax_error_costs_only_its_own_exercise(grade_folder) -> None:
-    graded = grade_folder(SUBMISSIONS / "notebook_syntax_error", "--assignment", "my_linear",
-                          "--assignment", "training_loop")
-    as_py = grade_folder(SUBMISSIONS / "syntax_error", "--assignment", "my_linear",
-                         "--assignment", "training_loop")
+    graded = grade_folder(
+        SUBMISSIONS / "notebook_syntax_error",
+        "--assignment",
+        "my_linear",
+        "--assignment",
+        "training_loop",
+    )
+    as_py = grade_folder(
+        SUBMISSIONS / "syntax_error", "--assignment", "my_linear", "--assignment", "training_loop"
+    )
     assert _verdicts(graded, {"my_linear"}) == _verdicts(as_py, {"my_linear"})
     assert graded.assignment("training_loop")["score"] == 10
     message = graded.report["assignments"][0]["checks"][0]["message"]

@@ -95,7 +95,9 @@ def _scopes(source: str) -> tuple[set[str], set[str], set[str]]:
             child_eager = eager and (
                 child.get_type() == "class" or child.get_name() in _EAGER_SCOPES
             )
-            names = {s.get_name() for s in child.get_symbols() if s.is_referenced() and s.is_global()}
+            names = {
+                s.get_name() for s in child.get_symbols() if s.is_referenced() and s.is_global()
+            }
             (now if child_eager else later).update(names)
             walk(child, child_eager)
 
@@ -141,7 +143,10 @@ def _classify(node: ast.stmt) -> str:
     if targets:
         plain = all(
             isinstance(t, ast.Name)
-            or (isinstance(t, (ast.Tuple, ast.List)) and all(isinstance(e, ast.Name) for e in t.elts))
+            or (
+                isinstance(t, (ast.Tuple, ast.List))
+                and all(isinstance(e, ast.Name) for e in t.elts)
+            )
             for t in targets
         )
         if plain:
@@ -197,17 +202,13 @@ class Parsed:
     broken: list[Broken]
 
     def providers(self, name: str) -> list[int]:
-        return [
-            i for i, u in enumerate(self.units) if u.kind in _DEFINING and name in u.binds
-        ]
+        return [i for i, u in enumerate(self.units) if u.kind in _DEFINING and name in u.binds]
 
     def defines(self, name: str) -> bool:
         return bool(self.providers(name))
 
     def top_definitions(self) -> set[str]:
-        return {
-            n for u in self.units if u.kind == "def" for n in u.binds if not n.startswith("_")
-        }
+        return {n for u in self.units if u.kind == "def" for n in u.binds if not n.startswith("_")}
 
 
 def parse(notebook: Notebook) -> Parsed:
@@ -229,9 +230,9 @@ def _mentions(source: str, names: set[str]) -> bool:
 def _module_available(name: str, folder: Path | None, local: set[str]) -> bool:
     """Whether `import name` can work where grading runs, found without importing anything."""
     top = name.split(".")[0]
-    if top in local or (folder is not None and (
-        (folder / f"{top}.py").is_file() or (folder / top).is_dir()
-    )):
+    if top in local or (
+        folder is not None and ((folder / f"{top}.py").is_file() or (folder / top).is_dir())
+    ):
         return True
     path = None
     for part in name.split("."):
@@ -309,12 +310,16 @@ def extract(
                     notes.append(
                         (
                             "notebook_import_missing",
-                            {"module": module, "cell": unit.cell.label, "names": ", ".join(sorted(unit.needed))},
+                            {
+                                "module": module,
+                                "cell": unit.cell.label,
+                                "names": ", ".join(sorted(unit.needed)),
+                            },
                         )
                     )
-    module = _emit(parsed, sorted(kept), broken_kept, found, notes)
-    module.kept = kept
-    return module
+    result = _emit(parsed, sorted(kept), broken_kept, found, notes)
+    result.kept = kept
+    return result
 
 
 def _imported_modules(unit: Unit) -> list[str]:
@@ -340,18 +345,14 @@ def _note_order(parsed: Parsed, name: str, notes: list[tuple[str, dict[str, str]
     ran = [c for c in cells if c.execution_count is not None]
     last_run = max(ran, key=lambda c: c.execution_count or 0) if ran else used
     if last_run is not used:
-        notes.append(
-            ("notebook_order", {"name": name, "used": used.label, "ran": last_run.label})
-        )
+        notes.append(("notebook_order", {"name": name, "used": used.label, "ran": last_run.label}))
 
 
 def _reduced_import(unit: Unit) -> ast.stmt:
     node = unit.node
     assert isinstance(node, (ast.Import, ast.ImportFrom))
     names = [
-        a
-        for a in node.names
-        if a.name == "*" or (a.asname or a.name.split(".")[0]) in unit.needed
+        a for a in node.names if a.name == "*" or (a.asname or a.name.split(".")[0]) in unit.needed
     ]
     if isinstance(node, ast.Import):
         return ast.Import(names=names)

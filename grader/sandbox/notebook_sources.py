@@ -138,12 +138,12 @@ def provide(staged: Staged, specs: list[AssignmentSpec]) -> Provided:
     unreadable: dict[str, str] = {}
     for name in names:
         try:
-            nb = notebooks.read((folder / name).read_bytes(), name)
+            book = notebooks.read((folder / name).read_bytes(), name)
         except (OSError, notebooks.NotebookError) as exc:
             unreadable[name] = say("not_a_notebook", file=name, detail=str(exc))
             provided.problems.append(unreadable[name])
             continue
-        parsed[name] = extraction.parse(nb)
+        parsed[name] = extraction.parse(book)
     infos: dict[str, NotebookInfo] = {name: NotebookInfo(path=name) for name in parsed}
     kept_cells: dict[str, set[int]] = {name: set() for name in parsed}
     kept_units: dict[str, set[int]] = {name: set() for name in parsed}
@@ -158,8 +158,11 @@ def provide(staged: Staged, specs: list[AssignmentSpec]) -> Provided:
                     spec.name, say("py_wins", file=spec.student_file, notebook=options[0][0])
                 )
             continue
-        blocked = (spec.student_file in staged.links or spec.student_file in staged.skipped
-                   or (folder / spec.student_file).exists())
+        blocked = (
+            spec.student_file in staged.links
+            or spec.student_file in staged.skipped
+            or (folder / spec.student_file).exists()
+        )
         if blocked:
             continue
         if not options:

@@ -13,6 +13,7 @@ import re
 import stat
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 SKIP_MARKER = re.compile(r"^\s*#\s*torchgrade\s*:\s*skip\b", re.IGNORECASE)
 SKIP_TAGS = frozenset({"torchgrade-skip", "torchgrade:skip", "skip-grading"})
@@ -108,7 +109,9 @@ def strip_outputs(data: bytes) -> bytes | None:
     return json.dumps(raw, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def stage_notebook(source: str | os.PathLike[str], target: str | os.PathLike[str], limit: int):
+def stage_notebook(
+    source: str | os.PathLike[str], target: str | os.PathLike[str], limit: int
+) -> tuple[str, int] | None:
     """Staging's copy of a notebook: read it (bounded, no links), strip outputs, then apply
     `limit` to what is left. Returns (sha256, size) of the staged file, or None when over."""
     import hashlib
@@ -164,8 +167,10 @@ def read(data: bytes, name: str) -> Notebook:
     for position, raw in enumerate(raw_cells, 1):
         if not isinstance(raw, dict):
             continue
-        metadata = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
-        tags = metadata.get("tags") if isinstance(metadata.get("tags"), list) else []
+        found = raw.get("metadata")
+        metadata: dict[str, Any] = found if isinstance(found, dict) else {}
+        listed = metadata.get("tags")
+        tags: list[Any] = listed if isinstance(listed, list) else []
         count = raw.get("execution_count")
         cells.append(
             Cell(
