@@ -257,3 +257,22 @@ def test_py_file_wins_over_a_notebook(grade_folder, tmp_path: Path) -> None:
     result = graded.assignment("my_linear")
     assert result["score"] == 10 and result["notebook"] == ""
     assert "my_linear.py was graded; my_linear.ipynb also provides" in result["notes"][0]
+
+
+def test_batch_grades_a_notebook_inside_a_zip(tmp_path: Path) -> None:
+    import zipfile
+
+    from tests.batch_helpers import read_gradebook, report, run_batch
+
+    root = tmp_path / "class"
+    root.mkdir()
+    with zipfile.ZipFile(root / "alice.zip", "w", zipfile.ZIP_DEFLATED) as bundle:
+        bundle.write(SUBMISSIONS / "notebook_bugs" / "homework.ipynb", "hw3/homework.ipynb")
+    out = tmp_path / "out"
+    result = run_batch(root, "--out", out, "--jobs", "1", "--assignment", "my_sgd")
+    assert result.returncode == 0, result.stderr
+    graded = report(out, "alice")
+    (assignment,) = graded["assignments"]
+    assert assignment["notebook"] == "homework.ipynb" and assignment["status"] == "graded"
+    assert 0 < assignment["score"] < 10
+    assert [row["student"] for row in read_gradebook(out)] == ["alice"]

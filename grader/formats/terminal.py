@@ -11,7 +11,7 @@ import textwrap
 from collections.abc import Mapping
 from typing import IO
 
-from grader.formats import text, views
+from grader.formats import notebook_notes, text, views
 from grader.report import CheckResult, Report
 
 SYMBOLS = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⏱", "skipped": "-"}
@@ -99,12 +99,14 @@ def render(report: Report, color: bool = False, student: bool = False) -> str:
         lines.append(_paint(header, "bold", color))
         if assignment.message:
             lines.append("  " + one_line(assignment.message))
+        lines.extend("  note: " + one_line(note) for note in assignment.notes)
         shown: set[tuple[str, str]] = set()
         for check in sorted(assignment.checks, key=lambda c: c.status == "passed"):
             lines.extend(_check_lines(report, check, color, shown))
         lines.append("")
     for problem in report.submission.problems:
         lines.append("note: " + one_line(problem))
+    lines.extend(one_line(line) for line in notebook_notes.left_out_lines(report))
     if report.integrity:
         lines.append(views.say(report, "report_integrity", count=len(report.integrity)))
     checks = [c for a in report.assignments for c in a.checks]
