@@ -276,3 +276,46 @@ def test_batch_grades_a_notebook_inside_a_zip(tmp_path: Path) -> None:
     assert assignment["notebook"] == "homework.ipynb" and assignment["status"] == "graded"
     assert 0 < assignment["score"] < 10
     assert [row["student"] for row in read_gradebook(out)] == ["alice"]
+
+
+def test_gradescope_grades_a_notebook_and_installs_the_notebook_extra(tmp_path, grade_folder):
+    import os
+    import subprocess
+    import sys
+    import zipfile
+
+    from grader import bundle
+    from tests.conftest import run_cli
+
+    zip_path = tmp_path / "autograder.zip"
+    assert run_cli("gradescope-bundle", zip_path).exit_code == 0
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(tmp_path / "source")
+    source = tmp_path / "source"
+    with zipfile.ZipFile(source / bundle.wheel_name()) as wheel:
+        meta = next(n for n in wheel.namelist() if n.endswith("METADATA"))
+        requires = wheel.read(meta).decode()
+    assert "Requires-Dist: nbformat" in requires and "Requires-Dist: ipython" in requires
+    site = tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index"]
+    subprocess.run([*pip, "--target", str(site), str(source / bundle.wheel_name())], check=True)
+    submission = SUBMISSIONS / "notebook_bugs"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(site),
+        "TORCHGRADE_SUBMISSION_DIR": str(submission),
+        "TORCHGRADE_RESULTS_DIR": str(tmp_path / "results"),
+        "TORCHGRADE_PYTHON": sys.executable,
+    }
+    completed = subprocess.run(
+        ["bash", source / "run_autograder"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr
+    results = json.loads((tmp_path / "results" / "results.json").read_text())
+    assert results["score"] == grade_folder(submission).report["score"]
+    assert "homework.ipynb" in completed.stdout

@@ -180,7 +180,9 @@ def provide(staged: Staged, specs: list[AssignmentSpec]) -> Provided:
             kept_cells[name].add(cell.position)
             notes: list[tuple[str, dict[str, str]]] = []
         else:
-            roots = set(spec.needs) | (nb.top_definitions() if how == "named" else set())
+            # What the exercise needs, and what that depends on; only a named notebook of a
+            # spec that declares no needs keeps every public definition, as a .py file would.
+            roots = set(spec.needs) or nb.top_definitions()
             module = extraction.extract(nb, roots, folder, local)
             source, origin, notes = module.source, module.origin, module.notes
             kept_cells[name] |= {cell for cell, _ in origin}
