@@ -146,6 +146,30 @@ def test_strict_validation_failures_are_tolerated() -> None:
     assert [c.source for c in nb.cells] == ["def f():\n    return 1"]
 
 
+def test_older_notebooks_are_upgraded() -> None:
+    v3 = {
+        "nbformat": 3,
+        "nbformat_minor": 0,
+        "metadata": {},
+        "worksheets": [
+            {
+                "cells": [
+                    {
+                        "cell_type": "code",
+                        "input": "def f():\n    return 1",
+                        "language": "python",
+                        "outputs": [],
+                        "prompt_number": 3,
+                    }
+                ],
+                "metadata": {},
+            }
+        ],
+    }
+    (cell,) = notebooks.read(json.dumps(v3).encode(), "x.ipynb").cells
+    assert (cell.kind, cell.source, cell.execution_count) == ("code", "def f():\n    return 1", 3)
+
+
 def test_outputs_are_stripped_before_the_size_limit(tmp_path: Path) -> None:
     source = SUBMISSIONS / "notebook_colab" / "homework.ipynb"
     assert source.stat().st_size > 2 << 20
