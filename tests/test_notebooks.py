@@ -343,3 +343,86 @@ def test_gradescope_grades_a_notebook_and_installs_the_notebook_extra(tmp_path, 
     results = json.loads((tmp_path / "results" / "results.json").read_text())
     assert results["score"] == grade_folder(submission).report["score"]
     assert "homework.ipynb" in completed.stdout
+
+
+def _provided(tmp_path: Path, files: dict[str, str]):
+    import hashlib
+
+    from grader.report import FileInfo
+    from grader.sandbox import notebook_sources
+    from grader.sandbox.staging import Staged
+    from grader.spec import discover
+
+    staged = Staged(folder=tmp_path)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        staged.files.append(FileInfo(path=name, size=len(text), sha256=digest))
+    return notebook_sources.provide(staged, discover())
+
+
+def test_writefile_cells_are_the_students_modules(tmp_path: Path) -> None:
+    provided = _provided(
+        tmp_path,
+        {
+            "hw.ipynb": notebook(
+                [
+                    code("%%writefile utils.py\ndef helper():\n    return 1"),
+                    code("%%writefile training_loop.py\nfrom utils import helper\nprint('hi')"),
+                    code("%%writefile -a training_loop.py\n\ndef train(*args):\n    return []"),
+                    code("from torch import nn\nclass MyLinear(nn.Module):\n    pass"),
+                ]
+            )
+        },
+    )
+    assert provided.notebook_of == {"training_loop": "hw.ipynb", "my_linear": "hw.ipynb"}
+    written = (tmp_path / "training_loop.py").read_text()
+    assert written.startswith("from utils import helper\nprint('hi')")  # verbatim, as a file
+    assert "def train(*args):" in written
+    assert (tmp_path / "utils.py").read_text().startswith("def helper():")
+    assert "class MyLinear(nn.Module):" in (tmp_path / "my_linear.py").read_text()
+    assert provided.maps["training_loop.py"].where(4) == (
+        'hw.ipynb, cell 3 "%%writefile -a training_loop.py"',
+        3,
+    )
+    assert provided.maps["training_loop.py"].where(1) == (
+        'hw.ipynb, cell 2 "%%writefile training_loop.py"',
+        2,
+    )
+
+
+def test_errors_and_integrity_findings_point_into_the_notebook(tmp_path: Path) -> None:
+    from grader.report import IntegrityFinding
+    from grader.sandbox import notebook_sources
+
+    provided = _provided(
+        tmp_path,
+        {
+            "my_linear.ipynb": notebook(
+                [
+                    markdown("# MyLinear"),
+                    code("import torch\nfrom torch import nn"),
+                    code(
+                        "import gc\nclass MyLinear(nn.Module):\n    def forward(self, x):\n"
+                        "        gc.collect()\n        return x"
+                    ),
+                    code("MyLinear()(1)"),
+                ]
+            )
+        },
+    )
+    source = (tmp_path / "my_linear.py").read_text().splitlines()
+    line = source.index("        gc.collect()") + 1
+    error = {
+        "type": "ZeroDivisionError",
+        "message": "division by zero (my_linear.py, line 1)",
+        "frames": [["my_linear.py", line, "forward", "gc.collect()"]],
+    }
+    moved = notebook_sources.relocate(error, provided.maps)
+    cell = 'my_linear.ipynb, cell 3 "import gc"'
+    assert moved["frames"] == [[cell, 4, "forward", "gc.collect()"]]
+    assert moved["message"] == 'division by zero (my_linear.ipynb, cell 2 "import torch", line 2)'
+    finding = IntegrityFinding(file="my_linear.py", line=line, code="memory-search", reason="gc")
+    relocated = notebook_sources.relocate_findings([finding], provided)
+    assert (relocated[0].file, relocated[0].line) == (cell, 4)
+    assert relocated[1].code == "notebook-left-out" and "cells 4" in relocated[1].reason

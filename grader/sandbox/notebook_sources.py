@@ -149,6 +149,7 @@ def provide(staged: Staged, specs: list[AssignmentSpec]) -> Provided:
     kept_units: dict[str, set[int]] = {name: set() for name in parsed}
     local = {Path(f.path).stem for f in staged.files if f.path.endswith(".py")}
     local |= {Path(file).stem for p in parsed.values() for file in p.notebook.files}
+    student_files = {spec.student_file for spec in specs}
     for spec in specs:
         named = f"{spec.module_name}.ipynb"
         options = _candidates(spec, parsed)
@@ -174,10 +175,8 @@ def provide(staged: Staged, specs: list[AssignmentSpec]) -> Provided:
             provided.note(spec.name, say("notebook_also", notebook=name, other=other))
         nb = parsed[name]
         if how == "writefile":
-            cell, body = nb.notebook.files[spec.student_file]
-            source = body if body.endswith("\n") else body + "\n"
-            origin = [(cell.position, n + 2) for n in range(source.count("\n"))]
-            kept_cells[name].add(cell.position)
+            source, origin = nb.notebook.file_text(spec.student_file)
+            kept_cells[name] |= {cell for cell, _ in origin}
             notes: list[tuple[str, dict[str, str]]] = []
         else:
             # What the exercise needs, and what that depends on; only a named notebook of a
@@ -200,9 +199,9 @@ def provide(staged: Staged, specs: list[AssignmentSpec]) -> Provided:
         infos[name].assignments.append(spec.name)
         for key, params in notes:
             provided.note(spec.name, say(key, **params))
-        for file, (_cell, body) in nb.notebook.files.items():
-            if not (folder / file).exists():
-                (folder / file).write_text(body, encoding="utf-8")
+        for file in nb.notebook.files:
+            if file not in student_files and not (folder / file).exists():
+                (folder / file).write_text(nb.notebook.file_text(file)[0], encoding="utf-8")
     for name, nb in parsed.items():
         info = infos[name]
         if not info.assignments:

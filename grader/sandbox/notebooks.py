@@ -75,7 +75,16 @@ class Notebook:
     name: str
     cells: list[Cell]
     code: list[CodeCell] = field(default_factory=list)
-    files: dict[str, tuple[Cell, str]] = field(default_factory=dict)
+    files: dict[str, list[tuple[Cell, str]]] = field(default_factory=dict)
+
+    def file_text(self, name: str) -> tuple[str, list[tuple[int, int]]]:
+        """A `%%writefile` file's text (with `-a` parts appended) and each line's cell and line."""
+        text, origin = "", []
+        for cell, body in self.files[name]:
+            body = body if body.endswith("\n") else body + "\n"
+            text += body
+            origin += [(cell.position, n + 2) for n in range(body.count("\n"))]
+        return text, origin
     left_out: list[tuple[Cell, str]] = field(default_factory=list)
 
     def cell(self, position: int) -> Cell:
@@ -223,10 +232,8 @@ def _split(notebook: Notebook) -> None:
             if not _MODULE_FILE.match(file):
                 notebook.left_out.append((cell, "magic"))
                 continue
-            previous = notebook.files.get(file)
-            if writefile.group(1) and previous:
-                body = previous[1] + body
-            notebook.files[file] = (cell, body)
+            parts = notebook.files.get(file, []) if writefile.group(1) else []
+            notebook.files[file] = [*parts, (cell, body)]
             continue
         if head.startswith("%%"):
             magic = head[2:].split()[0] if head[2:].split() else ""
