@@ -426,3 +426,15 @@ def test_errors_and_integrity_findings_point_into_the_notebook(tmp_path: Path) -
     relocated = notebook_sources.relocate_findings([finding], provided)
     assert (relocated[0].file, relocated[0].line) == (cell, 4)
     assert relocated[1].code == "notebook-left-out" and "cells 4" in relocated[1].reason
+
+
+def test_hostile_notebooks_get_a_message_not_a_traceback(tmp_path: Path) -> None:
+    deep = "def MyLinear():\n    return " + "[" * 5000 + "]" * 5000
+    nested = '{"cells": [], "metadata": ' + "[" * 100000 + "]" * 100000 + "}"
+    provided = _provided(
+        tmp_path,
+        {"my_linear.ipynb": notebook([code(deep)]), "my_sgd.ipynb": nested},
+    )
+    assert "my_sgd" not in provided.notebook_of
+    assert provided.unusable["my_sgd"].startswith("my_sgd.ipynb is not a Jupyter notebook")
+    assert "my_linear" not in provided.notebook_of or (tmp_path / "my_linear.py").is_file()

@@ -143,7 +143,11 @@ def provide(staged: Staged, specs: list[AssignmentSpec]) -> Provided:
             unreadable[name] = say("not_a_notebook", file=name, detail=str(exc))
             provided.problems.append(unreadable[name])
             continue
-        parsed[name] = extraction.parse(book)
+        try:
+            parsed[name] = extraction.parse(book)
+        except (RecursionError, MemoryError, ValueError) as exc:
+            unreadable[name] = say("not_a_notebook", file=name, detail=type(exc).__name__)
+            provided.problems.append(unreadable[name])
     infos: dict[str, NotebookInfo] = {name: NotebookInfo(path=name) for name in parsed}
     kept_cells: dict[str, set[int]] = {name: set() for name in parsed}
     kept_units: dict[str, set[int]] = {name: set() for name in parsed}
@@ -182,7 +186,12 @@ def provide(staged: Staged, specs: list[AssignmentSpec]) -> Provided:
             # What the exercise needs, and what that depends on; only a named notebook of a
             # spec that declares no needs keeps every public definition, as a .py file would.
             roots = set(spec.needs) or nb.top_definitions()
-            module = extraction.extract(nb, roots, folder, local)
+            try:
+                module = extraction.extract(nb, roots, folder, local)
+            except (RecursionError, MemoryError, ValueError) as exc:
+                detail = type(exc).__name__
+                provided.unusable[spec.name] = say("not_a_notebook", file=name, detail=detail)
+                continue
             source, origin, notes = module.source, module.origin, module.notes
             kept_cells[name] |= {cell for cell, _ in origin}
             kept_units[name] |= module.kept

@@ -116,7 +116,10 @@ def strip_outputs(data: bytes) -> bytes | None:
                 cell.pop("attachments", None)
     if isinstance(raw.get("metadata"), dict):
         raw["metadata"].pop("widgets", None)
-    return json.dumps(raw, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    try:
+        return json.dumps(raw, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except (ValueError, RecursionError):
+        return None
 
 
 def stage_notebook(
