@@ -85,6 +85,7 @@ class Notebook:
             text += body
             origin += [(cell.position, n + 2) for n in range(body.count("\n"))]
         return text, origin
+
     left_out: list[tuple[Cell, str]] = field(default_factory=list)
 
     def cell(self, position: int) -> Cell:
