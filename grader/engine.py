@@ -32,7 +32,7 @@ from grader.report import (
     Report,
     Submission,
 )
-from grader.sandbox import linux, protections, wire
+from grader.sandbox import linux, notebook_sources, protections, wire
 from grader.sandbox.limits import Limits
 from grader.sandbox.source import exercise_problem
 from grader.sandbox.staging import Staged, stage
@@ -156,6 +156,7 @@ def _fork_judge(
     options: GradeOptions,
     event_w: int,
     log_path: Path,
+    sources: dict[str, notebook_sources.SourceMap],
 ) -> int:
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
@@ -170,7 +171,9 @@ def _fork_judge(
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(log, 2)
-        judge_options = JudgeOptions(timeout=options.timeout, seed=options.seed, lang=options.lang)
+        judge_options = JudgeOptions(
+            timeout=options.timeout, seed=options.seed, lang=options.lang, sources=sources
+        )
         code = run_judge(sandbox, specs, assignments_root(), judge_options, event_w)
     finally:
         os._exit(code)
@@ -187,12 +190,13 @@ def _run_judge(
     options: GradeOptions,
     report: Report,
     on_update: UpdateCallback,
+    sources: dict[str, notebook_sources.SourceMap] | None = None,
 ) -> None:
     run = _Run(report, specs, on_update)
     sandbox = Sandbox(specs, staged.folder, options.limits)
     event_r, event_w = os.pipe()
     with tempfile.NamedTemporaryFile(prefix="torchgrade-judge-", suffix=".log") as log:
-        judge_pid = _fork_judge(sandbox, specs, options, event_w, Path(log.name))
+        judge_pid = _fork_judge(sandbox, specs, options, event_w, Path(log.name), sources or {})
         os.close(event_w)
         reason = say("judge_died")
         deadline = time.monotonic() + _judge_deadline(specs, options)
@@ -248,7 +252,13 @@ def grade(
         report.submission.files = staged.files
         report.submission.content_hash = staged.content_hash
         report.submission.problems = staged.problems
-        report.integrity = [*staged.findings, *integrity.scan(staged.folder)]
+        provided = notebook_sources.provide(staged, specs)
+        report.submission.problems += provided.problems
+        report.submission.notebooks = provided.notebooks
+        report.integrity = [
+            *staged.findings,
+            *notebook_sources.relocate_findings(integrity.scan(staged.folder), provided),
+        ]
         present = []
         for spec in specs:
             if spec.student_file in staged.links:
@@ -267,6 +277,13 @@ def grade(
                         spec, "missing", say("student_file_folder", file=spec.student_file)
                     )
                 )
+            elif spec.name in provided.notebook_of:
+                report.assignments.append(_assignment_result(spec, "graded"))
+                present.append(spec)
+            elif spec.name in provided.unusable:
+                report.assignments.append(
+                    _assignment_result(spec, "missing", provided.unusable[spec.name])
+                )
             elif not staged.has(spec.student_file):
                 report.assignments.append(
                     _assignment_result(
@@ -280,6 +297,9 @@ def grade(
             else:
                 report.assignments.append(_assignment_result(spec, "graded"))
                 present.append(spec)
+        for result in report.assignments:
+            result.notebook = provided.notebook_of.get(result.name, "")
+            result.notes = provided.notes.get(result.name, [])
         report.recompute()
         on_update(report)
         if present:
@@ -288,12 +308,12 @@ def grade(
             if options.jobs > 1 and len(present) > 1:
 
                 def grade_group(specs: list[AssignmentSpec], own: Report, update: Any) -> None:
-                    _run_judge(specs, staged, options, own, update)
+                    _run_judge(specs, staged, options, own, update, provided.maps)
 
                 groups = parallel.split(present, options.jobs)
                 parallel.run_groups(groups, report, grade_group, on_update)
             else:
-                _run_judge(present, staged, options, report, on_update)
+                _run_judge(present, staged, options, report, on_update, provided.maps)
     report.recompute()
     report.complete = True
     report.duration_s = round(time.monotonic() - started, 3)

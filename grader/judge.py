@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from grader.checks import CHECK_MARKER, Failure, ProbeTimeout
 from grader.formats.text import inert
 from grader.messages import say
 from grader.sandbox import sockets, wire
+from grader.sandbox.notebook_sources import SourceMap, relocate
 from grader.sandbox.zygote import ProbeOutcome, Sandbox
 from grader.spec import AssignmentSpec
 
@@ -50,6 +51,7 @@ class JudgeOptions:
     timeout: float | None = None
     seed: int = 0
     lang: str = "en"
+    sources: dict[str, SourceMap] = field(default_factory=dict)
 
 
 @dataclass
@@ -102,7 +104,7 @@ def describe_student_error(error: dict[str, Any], call: str, student_file: str) 
     if kind == "SystemExit":
         return Failure(say("exit_in_call", call=call, detail=text))
     undefined = _UNDEFINED_NAME.fullmatch(text)
-    module = student_file.removesuffix(".py")
+    module = student_file.split(" ", 1)[0].removesuffix(".py")
     names = [str(n) for n in error.get("names") or []]
     if kind == "AttributeError" and undefined and undefined.group(1) == module:
         name = undefined.group(2)
@@ -144,8 +146,14 @@ class ProbeCaller:
     """The `probe` fixture: run one probe in the sandbox and return its observation."""
 
     def __init__(
-        self, sandbox: Sandbox, meta: CheckMeta, spec: AssignmentSpec, outputs: list[str]
+        self,
+        sandbox: Sandbox,
+        meta: CheckMeta,
+        spec: AssignmentSpec,
+        outputs: list[str],
+        sources: dict[str, SourceMap] | None = None,
     ) -> None:
+        self._sources = sources or {}
         self._sandbox = sandbox
         self._meta = meta
         self._spec = spec
@@ -200,7 +208,9 @@ class ProbeCaller:
                 raise Failure(say("garbage", call=call, detail="malformed error"))
             if error.get("type") == "GraderError":
                 raise RuntimeError(error.get("message"))
-            raise describe_student_error(error, call, self._spec.student_file)
+            source_map = self._sources.get(self._spec.student_file)
+            file = source_map.display if source_map else self._spec.student_file
+            raise describe_student_error(relocate(error, self._sources), call, file)
         return envelope.get("value")
 
 
@@ -268,7 +278,8 @@ class JudgePlugin:
     def probe(self, request: pytest.FixtureRequest) -> ProbeCaller:
         meta = self.meta[request.node.nodeid]
         outputs = self.outputs.setdefault(request.node.nodeid, [])
-        return ProbeCaller(self.sandbox, meta, self.specs[meta.assignment], outputs)
+        spec = self.specs[meta.assignment]
+        return ProbeCaller(self.sandbox, meta, spec, outputs, self.options.sources)
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         meta = self.meta[item.nodeid]

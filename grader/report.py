@@ -124,6 +124,10 @@ class AssignmentResult(_Model):
     withheld_points: float = Field(
         0.0, description="Points in checks this (student) build leaves out: graded at the end."
     )
+    notebook: str = Field("", description="The notebook this assignment's code came from, if any.")
+    notes: list[str] = Field(
+        default_factory=list, description="What a student should know about the graded code."
+    )
 
 
 class FileInfo(_Model):
@@ -137,12 +141,33 @@ class FileInfo(_Model):
     )
 
 
+class LeftOut(_Model):
+    """A notebook cell, or a statement in one, that grading did not run."""
+
+    cell: int = Field(description="The cell's position in the notebook, counting from 1.")
+    first_line: str = Field(description="The cell's first line, to find it without cell numbers.")
+    statement: str = Field("", description="The first line of the statement left out.")
+    reason: str = Field(description="experiment, magic, skipped or syntax.")
+
+
+class NotebookInfo(_Model):
+    """How a submitted notebook was read: which assignments it provided, what was left out."""
+
+    path: str
+    assignments: list[str] = Field(default_factory=list)
+    left_out: list[LeftOut] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
 class Submission(_Model):
     path: str
     files: list[FileInfo] = Field(default_factory=list)
     content_hash: str = Field("", description="sha256 over the graded files' names and hashes.")
     problems: list[str] = Field(
         default_factory=list, description="Files that were skipped while staging, and why."
+    )
+    notebooks: list[NotebookInfo] = Field(
+        default_factory=list, description="Notebooks read as code, and what was left out of them."
     )
 
 

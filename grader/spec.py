@@ -84,6 +84,9 @@ class AssignmentSpec(BaseModel):
     ambiguous: tuple[Ambiguity, ...] = Field(
         (), description="Mutant pairs whose hints may coincide ([[ambiguous]] tables)."
     )
+    needs: tuple[str, ...] = Field(
+        (), description="Names a notebook must define to provide this exercise (e.g. MyLinear)."
+    )
     name: str = ""
     folder: Path = Path()
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from grader import clause_matrix, mutants
+from grader.course_notebook import NOTEBOOK_FOLDER
 from grader.engine import GradeOptions, grade
 from grader.formats.terminal import one_line
 from grader.messages import say
@@ -136,14 +137,14 @@ def _errors(assignment: AssignmentResult) -> list[str]:
     return [f"{c.id}: {c.message}" for c in assignment.checks if c.status == "error"]
 
 
-def check_reference(report: Report) -> list[Expectation]:
+def check_reference(report: Report, subject: str = "reference") -> list[Expectation]:
     rows = []
     for a in report.assignments:
         failing = [f"{c.id}: {c.message}" for c in a.checks if c.status != "passed"]
         ok = a.status == "graded" and a.score == a.max_score and not failing
         rows.append(
             Expectation(
-                subject="reference",
+                subject=subject,
                 assignment=a.name,
                 expected="full marks",
                 actual=f"{a.score:g}/{a.max_score:g}",
@@ -154,7 +155,7 @@ def check_reference(report: Report) -> list[Expectation]:
     return rows
 
 
-def check_template(report: Report) -> list[Expectation]:
+def check_template(report: Report, subject: str = "template") -> list[Expectation]:
     """Zero points, no grader error, and every message says "not implemented yet"."""
     phrase = say("not_implemented", call="", where="").strip()
     rows = []
@@ -168,7 +169,7 @@ def check_template(report: Report) -> list[Expectation]:
         ok = a.status == "graded" and a.score == 0 and not problems
         rows.append(
             Expectation(
-                subject="template",
+                subject=subject,
                 assignment=a.name,
                 expected=f"0 points, '{phrase}'",
                 actual=f"{a.score:g}/{a.max_score:g}",
@@ -396,6 +397,12 @@ def validate(
                     timeout,
                 )
             )
+        notebooks = [
+            _Job(f"{key} notebook", folder / NOTEBOOK_FOLDER, tuple(specs), timeout)
+            for key, folder in (("reference", reference), ("template", template))
+            if (folder / NOTEBOOK_FOLDER).is_dir()
+        ]
+        work += notebooks
         reports = dict(zip((j.key for j in work), run_jobs(work, jobs), strict=True))
     finally:
         for folder in scratch:
@@ -406,8 +413,12 @@ def validate(
         row = check_variant(variant, reports[f"variant {variant.assignment}/{variant.name}"])
         variant_ok[variant.assignment][variant.name] = row.ok
         rows.append(row)
+    for job in notebooks:
+        check = check_reference if job.key.startswith("reference") else check_template
+        rows += check(reports[job.key], job.key)
     outcomes = []
-    for mutant, job in zip(found, work[first_mutant:], strict=True):
+    mutant_jobs = work[first_mutant : first_mutant + len(found)]
+    for mutant, job in zip(found, mutant_jobs, strict=True):
         outcome = judge_mutant(
             mutant, reports[job.key], reports["reference"], (s.name for s in job.specs)
         )

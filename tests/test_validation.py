@@ -31,15 +31,19 @@ def test_reference_full_marks_and_template_zero_for_every_assignment(validation)
     assert validation["ok"] is True
     rows = {(r["subject"], r["assignment"]): r for r in validation["expectations"]}
     for spec in discover():
-        assert rows[("reference", spec.name)]["actual"] == f"{spec.points:g}/{spec.points:g}"
+        full = f"{spec.points:g}/{spec.points:g}"
+        assert rows[("reference", spec.name)]["actual"] == full
         assert rows[("template", spec.name)]["actual"] == f"0/{spec.points:g}"
+        assert rows[("reference notebook", spec.name)]["actual"] == full
+        assert rows[("template notebook", spec.name)]["actual"] == f"0/{spec.points:g}"
 
 
 def test_every_shipped_mutant_is_graded_and_caught(validation):
     shipped = {(m.assignment, m.name) for spec in discover() for m in mutants.discover(spec)}
     graded = {(m["assignment"], m["name"]) for m in validation["mutants"]}
     assert graded == shipped
-    assert validation["gradings"] == 2 + len(shipped)
+    # the reference, the template, their notebooks, and one grading per mutant
+    assert validation["gradings"] == 4 + len(shipped)
     for mutant in validation["mutants"]:
         assert mutant["ok"], mutant
         assert set(mutant["catches"]) <= set(mutant["lost"])

@@ -7,7 +7,7 @@ nothing a submission says can become a link, a heading, HTML or a broken table.
 
 from __future__ import annotations
 
-from grader.formats import text, views
+from grader.formats import notebook_notes, text, views
 from grader.report import AssignmentResult, CheckResult, Report
 
 FILENAME = "report.md"
@@ -64,6 +64,8 @@ def _assignment(report: Report, assignment: AssignmentResult) -> list[str]:
     if assignment.message:
         lines.extend(text.md_lines(assignment.message))
         lines.append("")
+    for note in assignment.notes:
+        lines.extend([*text.md_lines(note), ""])
     if not assignment.checks:
         return lines
     lines.extend(
@@ -126,6 +128,7 @@ def render(report: Report, student: bool = True) -> str:
     for assignment in report.assignments:
         lines.extend(_assignment(report, assignment))
     notes = list(report.submission.problems)
+    notes += [line.strip() for line in notebook_notes.left_out_lines(report)]
     if report.integrity:
         notes.append(say(report, "report_integrity", count=len(report.integrity)))
     if notes:

@@ -22,7 +22,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from grader.formats import text, views
+from grader.formats import notebook_notes, text, views
 from grader.report import AssignmentResult, CheckResult, Report
 
 SYMBOLS = {
@@ -157,24 +157,28 @@ def _total(report: Report) -> Text:
 
 def print_report(target: Console, report: Report) -> None:
     """Lay the summary of `report` (already in its reader's view) out on `target`."""
+    note = views.say(report, "report_note")
     for assignment in report.assignments:
         target.print(_header(report, assignment))
         for part in assignment.message.splitlines():
             if part.strip():
                 target.print(Padding(Text(_plain(part)), (0, 0, 0, 2)))
+        for item in assignment.notes:
+            target.print(Padding(Text(f"{note}: {_plain(item)}"), (0, 0, 0, 2)))
         if assignment.checks:
             target.print(Padding(_assignment_table(report, assignment), (0, 0, 0, 2)))
         target.print()
-    note = views.say(report, "report_note")
     for problem in report.submission.problems:
         target.print(Text(f"{note}: {_plain(problem)}"))
+    for line in notebook_notes.left_out_lines(report):
+        target.print(Text(_plain(line)))
     if report.integrity:
         target.print(Text(views.say(report, "report_integrity", count=len(report.integrity))))
     total = _total(report)
     target.print(Text("─" * min(total.cell_len, 60)))
     target.print(total)
-    if note := views.withheld_note(report):
-        target.print(Text(_plain(note)))
+    if withheld := views.withheld_note(report):
+        target.print(Text(_plain(withheld)))
 
 
 def render(

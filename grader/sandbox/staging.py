@@ -18,6 +18,7 @@ from pathlib import Path
 
 from grader.messages import say
 from grader.report import FileInfo, IntegrityFinding
+from grader.sandbox import notebooks
 from grader.sandbox.filenames import honest_cache, name_of, stripped_kind
 
 MAX_FILE_BYTES = 2 << 20
@@ -125,9 +126,8 @@ def stage(source: Path, target: Path) -> Staged:
                 staged.problems.append(say("too_many_files", limit=MAX_FILES))
                 return staged
             try:
-                copied = _copy_file(
-                    path, target / relative, min(MAX_FILE_BYTES, MAX_TOTAL_BYTES - total)
-                )
+                copy = notebooks.stage_notebook if name.endswith(".ipynb") else _copy_file
+                copied = copy(path, target / relative, min(MAX_FILE_BYTES, MAX_TOTAL_BYTES - total))
             except OSError as exc:
                 reason = exc.strerror or str(exc)
                 problem = say("skipped_unreadable", path=shown.shown, reason=reason)

@@ -1,0 +1,443 @@
+"""From notebook cells to a module: keep the definitions and what they depend on, by parsing.
+
+Each top-level statement is a unit. Definitions (functions, classes, imports, assignments,
+`if`/`try` blocks that bind names, and attribute assignments that complete a kept object such
+as `MyLinear.forward = forward`) are kept when a needed name reaches them; everything else at
+the top level (training calls, loops, prints, plots, magics) is left out and listed. Which
+names a statement reads is computed with `symtable`, scope by scope, so a local `losses = []`
+inside `train` does not pull in a top-level `losses = train(...)`. Nothing is executed.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import importlib.machinery
+import re
+import symtable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.sandbox.notebooks import Cell, CodeCell, Notebook
+
+_BUILTINS = frozenset(dir(builtins)) | {"__name__", "__file__", "__doc__", "__builtins__"}
+_EAGER_SCOPES = {"listcomp", "setcomp", "dictcomp", "genexpr"}
+_DEFINING = ("def", "import", "assign", "block")
+
+
+@dataclass
+class Unit:
+    """One top-level statement of a code cell."""
+
+    code: CodeCell
+    node: ast.stmt
+    start: int
+    end: int
+    kind: str
+    binds: set[str] = field(default_factory=set)
+    now: set[str] = field(default_factory=set)
+    later: set[str] = field(default_factory=set)
+    completes: str = ""
+    guarded: bool = False
+    needed: set[str] = field(default_factory=set)
+
+    @property
+    def cell(self) -> Cell:
+        return self.code.cell
+
+
+@dataclass
+class Broken:
+    code: CodeCell
+    error: SyntaxError
+
+
+@dataclass
+class Module:
+    """A generated module and where each of its lines came from."""
+
+    source: str
+    origin: list[tuple[int, int]]
+    found: set[str]
+    notes: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    broken: list[Cell] = field(default_factory=list)
+    kept: set[int] = field(default_factory=set)
+
+
+def _uses_ipython(node: ast.AST) -> bool:
+    return any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "get_ipython"
+        for n in ast.walk(node)
+    )
+
+
+def _is_ipython_call(node: ast.AST) -> bool:
+    """`get_ipython().something(...)`, what the transformer makes of a magic or `!cmd`."""
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+        return False
+    inner = node.func.value
+    return (
+        isinstance(inner, ast.Call)
+        and isinstance(inner.func, ast.Name)
+        and inner.func.id == "get_ipython"
+    )
+
+
+def _scopes(source: str) -> tuple[set[str], set[str], set[str]]:
+    """(names bound at module level, names read at definition time, names read at call time)."""
+    table = symtable.symtable(source, "<cell>", "exec")
+    binds = {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported()}
+    now = {s.get_name() for s in table.get_symbols() if s.is_referenced()}
+    later: set[str] = set()
+
+    def walk(scope: symtable.SymbolTable, eager: bool) -> None:
+        for child in scope.get_children():
+            child_eager = eager and (
+                child.get_type() == "class" or child.get_name() in _EAGER_SCOPES
+            )
+            names = {
+                s.get_name() for s in child.get_symbols() if s.is_referenced() and s.is_global()
+            }
+            (now if child_eager else later).update(names)
+            walk(child, child_eager)
+
+    walk(table, True)
+    return binds, now, later
+
+
+def _base_name(target: ast.expr) -> str:
+    while isinstance(target, (ast.Attribute, ast.Subscript)):
+        target = target.value
+    return target.id if isinstance(target, ast.Name) else ""
+
+
+def _targets(node: ast.stmt) -> list[ast.expr]:
+    if isinstance(node, ast.Assign):
+        return list(node.targets)
+    if isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        return [node.target]
+    return []
+
+
+def _guarded(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Try) and any(
+        h.type is None or "ImportError" in ast.unparse(h.type) or "Exception" in ast.unparse(h.type)
+        for h in node.handlers
+    )
+
+
+def _classify(node: ast.stmt) -> str:
+    if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+        return "future"
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return "import"
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return "def"
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+        return "quiet"
+    if isinstance(node, ast.Pass):
+        return "quiet"
+    if _uses_ipython(node) and not isinstance(node, (ast.If, ast.Try)):
+        return "magic"
+    targets = _targets(node)
+    if targets:
+        plain = all(
+            isinstance(t, ast.Name)
+            or (
+                isinstance(t, (ast.Tuple, ast.List))
+                and all(isinstance(e, ast.Name) for e in t.elts)
+            )
+            for t in targets
+        )
+        if plain:
+            return "assign"
+        if all(_base_name(t) for t in targets) and not isinstance(node, ast.AugAssign):
+            return "completes"
+        return "experiment"
+    if isinstance(node, ast.If):
+        test = ast.unparse(node.test).replace(" ", "")
+        if "__name__" in test:
+            return "experiment"
+        return "block"
+    if isinstance(node, ast.Try):
+        return "block"
+    return "experiment"
+
+
+def units_of(code: CodeCell) -> list[Unit] | SyntaxError:
+    """The cell's top-level statements, classified, or the cell's syntax error."""
+    try:
+        tree = ast.parse(code.source)
+    except SyntaxError as exc:
+        return exc
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return SyntaxError(str(exc))
+    units = []
+    for node in tree.body:
+        starts = [node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]
+        unit = Unit(code, node, min(starts), node.end_lineno or node.lineno, _classify(node))
+        if unit.kind in (*_DEFINING, "completes"):
+            try:
+                unit.binds, unit.now, unit.later = _scopes(ast.unparse(node))
+            except (SyntaxError, ValueError, RecursionError):
+                unit.kind = "experiment"
+            if unit.kind == "completes":
+                unit.completes = _base_name(_targets(node)[0])
+                unit.binds = set()
+            if unit.kind == "block" and not unit.binds:
+                unit.kind = "experiment"
+            if unit.kind == "block" and _uses_ipython(node):
+                unit.kind = "experiment"
+            unit.guarded = _guarded(node)
+        units.append(unit)
+    return units
+
+
+@dataclass
+class Parsed:
+    """A notebook's code cells as units, in notebook order, and the cells that do not parse."""
+
+    notebook: Notebook
+    units: list[Unit]
+    broken: list[Broken]
+
+    def providers(self, name: str) -> list[int]:
+        return [i for i, u in enumerate(self.units) if u.kind in _DEFINING and name in u.binds]
+
+    def defines(self, name: str) -> bool:
+        return bool(self.providers(name))
+
+    def top_definitions(self) -> set[str]:
+        return {n for u in self.units if u.kind == "def" for n in u.binds if not n.startswith("_")}
+
+
+def parse(notebook: Notebook) -> Parsed:
+    units: list[Unit] = []
+    broken: list[Broken] = []
+    for code in notebook.code:
+        result = units_of(code)
+        if isinstance(result, SyntaxError):
+            broken.append(Broken(code, result))
+        else:
+            units.extend(result)
+    return Parsed(notebook, units, broken)
+
+
+def _mentions(source: str, names: set[str]) -> bool:
+    return any(re.search(rf"\b{re.escape(n)}\b", source) for n in names)
+
+
+def _module_available(name: str, folder: Path | None, local: set[str]) -> bool:
+    """Whether `import name` can work where grading runs, found without importing anything."""
+    top = name.split(".")[0]
+    if top in local or (
+        folder is not None and ((folder / f"{top}.py").is_file() or (folder / top).is_dir())
+    ):
+        return True
+    path = None
+    for part in name.split("."):
+        try:
+            spec = importlib.machinery.PathFinder.find_spec(part, path)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None:
+            return part == top and top in _stdlib_builtin()
+        path = spec.submodule_search_locations
+        if path is None:
+            return True
+    return True
+
+
+def _stdlib_builtin() -> set[str]:
+    import sys
+
+    return set(sys.builtin_module_names)
+
+
+def extract(
+    parsed: Parsed, roots: set[str], folder: Path | None = None, local: set[str] | None = None
+) -> Module:
+    """The module that defines `roots` and everything they need, in notebook order."""
+    units = parsed.units
+    kept: set[int] = set()
+    notes: list[tuple[str, dict[str, str]]] = []
+    unresolved: set[str] = set()
+    work: list[tuple[str, int | None]] = [(name, None) for name in sorted(roots)]
+    found: set[str] = set()
+
+    def resolve(name: str, before: int | None) -> int | None:
+        options = parsed.providers(name)
+        if before is not None:
+            earlier = [i for i in options if i < before]
+            options = earlier or options
+        return options[-1] if options else None
+
+    while work:
+        name, before = work.pop()
+        index = resolve(name, before)
+        if index is None:
+            if name not in _BUILTINS:
+                unresolved.add(name)
+            continue
+        if name in roots:
+            found.add(name)
+        unit = units[index]
+        unit.needed.add(name)
+        if index in kept:
+            continue
+        kept.add(index)
+        work.extend((n, index) for n in unit.now - unit.binds)
+        work.extend((n, None) for n in unit.later)
+        work.extend((n, index) for n in unit.now & unit.binds if unit.kind != "def")
+        for j in range(index + 1, len(units)):
+            other = units[j]
+            if other.kind == "completes" and other.completes in unit.binds and j not in kept:
+                later_def = [p for p in parsed.providers(other.completes) if index < p < j]
+                if not later_def:
+                    kept.add(j)
+                    work.extend((n, j) for n in other.now)
+                    work.extend((n, None) for n in other.later)
+    for name in sorted(roots & found):
+        _note_order(parsed, name, notes)
+    broken_kept: list[Broken] = [
+        b for b in parsed.broken if _mentions(b.code.source, roots | unresolved)
+    ]
+    for index in sorted(kept):
+        unit = units[index]
+        if unit.kind == "import" and not unit.guarded:
+            for module in _imported_modules(unit):
+                if not _module_available(module, folder, local or set()):
+                    notes.append(
+                        (
+                            "notebook_import_missing",
+                            {
+                                "module": module,
+                                "cell": unit.cell.label,
+                                "names": ", ".join(sorted(unit.needed)),
+                            },
+                        )
+                    )
+    result = _emit(parsed, sorted(kept), broken_kept, found, notes)
+    result.kept = kept
+    return result
+
+
+def _imported_modules(unit: Unit) -> list[str]:
+    node = unit.node
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names if (a.asname or a.name.split(".")[0]) in unit.needed]
+    if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+        return [node.module]
+    return []
+
+
+def _note_order(parsed: Parsed, name: str, notes: list[tuple[str, dict[str, str]]]) -> None:
+    """A name defined in several cells: the last in the notebook wins; say so when the student's
+    session ran another one last."""
+    cells: list[Cell] = []
+    for index in parsed.providers(name):
+        cell = parsed.units[index].cell
+        if cell not in cells:
+            cells.append(cell)
+    if len(cells) < 2:
+        return
+    used = cells[-1]
+    ran = [c for c in cells if c.execution_count is not None]
+    last_run = max(ran, key=lambda c: c.execution_count or 0) if ran else used
+    if last_run is not used:
+        notes.append(("notebook_order", {"name": name, "used": used.label, "ran": last_run.label}))
+
+
+def _reduced_import(unit: Unit) -> ast.stmt:
+    node = unit.node
+    assert isinstance(node, (ast.Import, ast.ImportFrom))
+    names = [
+        a for a in node.names if a.name == "*" or (a.asname or a.name.split(".")[0]) in unit.needed
+    ]
+    if isinstance(node, ast.Import):
+        return ast.Import(names=names)
+    return ast.ImportFrom(module=node.module, names=names, level=node.level)
+
+
+def _unit_lines(unit: Unit, lines: list[str], shared: bool) -> tuple[list[str], list[int]]:
+    """The unit's text and, per line, its line number in the transformed cell."""
+    node = unit.node
+    if unit.kind == "import" and len(_reduced_import(unit).names) != len(node.names):  # type: ignore[attr-defined]
+        return [ast.unparse(_reduced_import(unit))], [unit.start]
+    if shared:
+        return ast.unparse(node).split("\n"), [unit.start] * len(ast.unparse(node).split("\n"))
+    text = lines[unit.start - 1 : unit.end]
+    numbers = list(range(unit.start, unit.end + 1))
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Expr) and _is_ipython_call(inner.value):
+            first, last = inner.lineno - unit.start, (inner.end_lineno or inner.lineno) - unit.start
+            indent = text[first][: len(text[first]) - len(text[first].lstrip())]
+            text[first] = indent + "pass  # IPython command left out"
+            for k in range(first + 1, last + 1):
+                text[k] = ""
+    return text, numbers
+
+
+def _emit(
+    parsed: Parsed,
+    kept: list[int],
+    broken: list[Broken],
+    found: set[str],
+    notes: list[tuple[str, dict[str, str]]],
+) -> Module:
+    out: list[str] = []
+    origin: list[tuple[int, int]] = []
+    units = parsed.units
+    futures = [u for u in units if u.kind == "future"]
+    for future in sorted({ast.unparse(u.node) for u in futures}):
+        out.append(future)
+        origin.append((futures[0].cell.position, futures[0].start + futures[0].code.offset))
+    broken_cells = {b.code.cell.position: b for b in broken}
+    by_cell: dict[int, list[Unit]] = {}
+    for unit in units:
+        by_cell.setdefault(unit.cell.position, []).append(unit)
+    emitted_broken: set[int] = set()
+    for index in kept:
+        unit = units[index]
+        for position in sorted(p for p in broken_cells if p < unit.cell.position):
+            if position not in emitted_broken:
+                _emit_raw(broken_cells[position].code, out, origin)
+                emitted_broken.add(position)
+        siblings = by_cell[unit.cell.position]
+        shared = any(
+            o is not unit and o.start <= unit.end and unit.start <= o.end for o in siblings
+        )
+        lines = unit.code.source.split("\n")
+        text, numbers = _unit_lines(unit, lines, shared)
+        out.extend(text)
+        origin.extend((unit.cell.position, n + unit.code.offset) for n in numbers)
+    for position in sorted(broken_cells):
+        if position not in emitted_broken:
+            _emit_raw(broken_cells[position].code, out, origin)
+    source = "\n".join(out) + "\n"
+    return Module(source, origin, found, notes, [b.code.cell for b in broken])
+
+
+def _emit_raw(code: CodeCell, out: list[str], origin: list[tuple[int, int]]) -> None:
+    for number, line in enumerate(code.source.split("\n"), 1):
+        out.append(line)
+        origin.append((code.cell.position, number + code.offset))
+
+
+def left_out(
+    parsed: Parsed, kept_units: set[int], kept_cells: set[int]
+) -> list[tuple[Cell, str, str]]:
+    """Top-level statements not run when grading: (cell, first line of the statement, why)."""
+    rows: list[tuple[Cell, str, str]] = []
+    for index, unit in enumerate(parsed.units):
+        if unit.kind in ("experiment", "magic") or (
+            unit.kind in ("assign", "block", "completes") and index not in kept_units
+        ):
+            original = unit.cell.source.split("\n")
+            number = unit.start + unit.code.offset
+            line = original[number - 1].strip() if number <= len(original) else ""
+            rows.append((unit.cell, line[:60], "magic" if unit.kind == "magic" else "experiment"))
+    for broken in parsed.broken:
+        if broken.code.cell.position not in kept_cells:
+            rows.append((broken.code.cell, broken.code.cell.first_line, "syntax"))
+    return rows

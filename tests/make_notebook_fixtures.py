@@ -1,0 +1,198 @@
+"""Build the notebook fixtures in tests/submissions/notebook_* from `.py` files.
+
+Run `python -m tests.make_notebook_fixtures` to regenerate them. Each fixture's `.py`
+counterpart is named in `COUNTERPARTS`, and tests/test_notebooks.py grades both and compares.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBMISSIONS = ROOT / "tests" / "submissions"
+REFERENCE = ROOT / "reference"
+MUTANTS = ROOT / "assignments"
+
+
+def code(source: str, count: int | None = None, tags: list[str] | None = None, outputs=None):
+    return {
+        "cell_type": "code",
+        "execution_count": count,
+        "metadata": {"tags": tags} if tags else {},
+        "outputs": outputs or [],
+        "source": source.strip("\n").splitlines(keepends=True),
+    }
+
+
+def markdown(text: str) -> dict[str, Any]:
+    return {"cell_type": "markdown", "metadata": {}, "source": text.splitlines(keepends=True)}
+
+
+def notebook(cells: list[dict[str, Any]], colab: bool = False) -> str:
+    metadata: dict[str, Any] = {"kernelspec": {"name": "python3", "display_name": "Python 3"}}
+    if colab:  # Colab's files carry no cell ids and an extra top-level key
+        metadata["colab"] = {"provenance": []}
+        metadata["accelerator"] = "GPU"
+    return json.dumps(
+        {"nbformat": 4, "nbformat_minor": 0 if colab else 5, "metadata": metadata, "cells": cells},
+        indent=1,
+    )
+
+
+def _body(path: Path) -> str:
+    """A .py file without its module docstring."""
+    text = path.read_text()
+    return re.sub(r'^"""(?s:.*?)"""\n', "", text).strip("\n")
+
+
+def _colab() -> str:
+    linear = _body(REFERENCE / "my_linear.py")
+    head, forward = linear.split("    def forward(self, x):", 1)
+    forward = "def forward(self, x):" + "\n".join(line[4:] for line in forward.splitlines())
+    plot = {
+        "output_type": "display_data",
+        "metadata": {},
+        "data": {"image/png": base64.b64encode(b"\x89PNG" + bytes(1_700_000)).decode()},
+    }
+    return notebook(
+        [
+            markdown("# Homework 3: autograd and optimizers"),
+            code(
+                "!pip install -q tqdm\n%matplotlib inline\n%load_ext autoreload\n"
+                "from google.colab import drive\ndrive.mount('/content/drive')",
+                1,
+            ),
+            code(
+                "import time\nimport torch\nfrom torch import nn\n"
+                "import matplotlib.pyplot as plt\nimport numpy as np",
+                2,
+            ),
+            code(
+                'if torch.cuda.is_available():\n    device = torch.device("cuda")\n'
+                'else:\n    device = torch.device("cpu")\nprint(device)',
+                3,
+            ),
+            code(head.replace("import torch\nfrom torch import nn\n", "").strip("\n"), 4),
+            code(forward + "\n\n\nMyLinear.forward = forward", 5),
+            code(
+                "%%time\nmodel = MyLinear(3, 2).to(device)\nx = torch.randn(4, 3, device=device)\n"
+                "print(model(x).shape)\nmodel?",
+                6,
+            ),
+            code(_body(REFERENCE / "training_loop.py"), 7),
+            code(
+                "# 1000 epochs, and a pause far past any deadline: if this ran, it would show.\n"
+                "X = torch.randn(64, 3)\nY = X @ torch.randn(3, 2)\n"
+                "optimizer = torch.optim.SGD(model.parameters(), lr=0.01)\n"
+                "losses = train(model, X, Y, nn.MSELoss(), optimizer, 1000)\n"
+                "for epoch in range(1000):\n    time.sleep(60)\n"
+                "plt.plot(losses)\nplt.show()",
+                8,
+                outputs=[plot],
+            ),
+            code(
+                _body(REFERENCE / "scratch_lr.py").replace(
+                    "import torch\nfrom torch import nn\n", ""
+                ),
+                9,
+            ),
+            code("lr_model = LR(3)\nprint(lr_model.forward(torch.randn(3, 5)))\nfiles = !ls\n", 10),
+            code(
+                "# A first draft, run again after the final version below.\nclass MySGD:\n"
+                "    def __init__(self, params, lr, momentum=0.0):\n"
+                "        raise NotImplementedError\n",
+                14,
+            ),
+            code(_body(REFERENCE / "my_sgd.py").replace("import torch\n", ""), 12),
+            code(
+                "fig, ax = plt.subplots()\nax.plot(losses)\nax.set_title(f'{len(losses)} epochs')\n"
+                "plt.savefig('loss.png')",
+                13,
+            ),
+        ],
+        colab=True,
+    )
+
+
+def _split_py(path: Path, experiment: str) -> str:
+    """A `.py` file as a notebook: imports, then each top-level block, then an experiment."""
+    body = _body(path)
+    blocks = [b for b in re.split(r"\n\n\n+", body) if b.strip()]
+    cells = [markdown(f"# {path.stem}")] + [code(b, i + 1) for i, b in enumerate(blocks)]
+    cells.append(code(experiment, len(blocks) + 1))
+    return notebook(cells)
+
+
+def _course(parts: list[tuple[Path, str]], extra: list[dict[str, Any]]) -> str:
+    cells = [markdown("# Homework")]
+    for path, experiment in parts:
+        cells.append(code(_body(path)))
+        cells.append(code(experiment))
+    return notebook(cells + extra)
+
+
+def fixtures() -> dict[str, dict[str, str]]:
+    """{fixture folder: {file name: text}}."""
+    bugs = SUBMISSIONS
+    return {
+        "notebook_reference": {
+            "exercises.ipynb": (REFERENCE / "notebook" / "exercises.ipynb").read_text()
+        },
+        "notebook_colab": {"homework.ipynb": _colab()},
+        "notebook_bugs": {
+            "my_linear.ipynb": _split_py(
+                bugs / "my_linear_transposed" / "my_linear.py",
+                "layer = MyLinear(3, 2)\nprint(layer(torch.randn(4, 3)))",
+            ),
+            "homework.ipynb": _course(
+                [
+                    (
+                        bugs / "training_loop_no_zero_grad" / "training_loop.py",
+                        "losses = train(None, None, None, None, None, 5)",
+                    ),
+                    (bugs / "scratch_lr_sign_error" / "scratch_lr.py", "LR(2).optimize()"),
+                    (MUTANTS / "my_sgd" / "mutants" / "ignores_momentum.py", "print(MySGD)"),
+                ],
+                [code('print("an unrelated cell with a syntax error"')],
+            ),
+        },
+        "notebook_syntax_error": {
+            "homework.ipynb": _course(
+                [
+                    (bugs / "syntax_error" / "my_linear.py", "MyLinear(3, 2)"),
+                    (REFERENCE / "training_loop.py", "print(train)"),
+                ],
+                [],
+            )
+        },
+        "notebook_broken_json": {
+            "my_linear.ipynb": '{"cells": [{"cell_type": "code", "source": "class MyLinear'
+        },
+        "notebook_skip_only": {
+            "my_linear.ipynb": notebook(
+                [
+                    code(_body(REFERENCE / "my_linear.py"), 1, tags=["torchgrade-skip"]),
+                    code("layer = MyLinear(3, 2)\nprint(layer)", 2),
+                ]
+            )
+        },
+    }
+
+
+def main() -> None:
+    for folder, files in fixtures().items():
+        target = SUBMISSIONS / folder
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir()
+        for name, text in files.items():
+            (target / name).write_text(text if text.endswith("\n") else text + "\n")
+        print(f"wrote {target.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

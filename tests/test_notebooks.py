@@ -1,0 +1,440 @@
+"""Notebook submissions: parsed as data, each exercise's definitions extracted, graded like `.py`.
+
+The extraction tests parse notebooks built here; the grading tests grade the fixtures in
+tests/submissions/notebook_* through the real CLI and compare with the same code as `.py` files.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grader.course_notebook import expected
+from grader.sandbox import extraction, notebooks
+from tests.conftest import REFERENCE, ROOT, SUBMISSIONS
+from tests.make_notebook_fixtures import code, fixtures, markdown, notebook
+
+
+def _module(cells: list[dict], roots: set[str], folder: Path | None = None) -> extraction.Module:
+    nb = notebooks.read(notebook(cells).encode(), "hw.ipynb")
+    return extraction.extract(extraction.parse(nb), roots, folder)
+
+
+def test_keeps_definitions_and_their_dependencies_only() -> None:
+    module = _module(
+        [
+            code("import torch\nimport matplotlib.pyplot as plt\nfrom functools import wraps"),
+            code("try:\n    import numpy as np\nexcept ImportError:\n    np = None"),
+            code("SCALE = 2.0\nlosses = []\nprint('hello')"),
+            code(
+                "def logged(fn):\n    @wraps(fn)\n    def inner(*a):\n        return fn(*a)\n"
+                "    return inner"
+            ),
+            code(
+                "@logged\ndef train(model, epochs=SCALE):\n    losses = []\n"
+                "    for e in range(int(epochs)):\n        losses.append(float(np.mean([e])))\n"
+                "    return losses"
+            ),
+            code("losses = train(None, 1000)\nplt.plot(losses)\nfor i in range(3):\n    print(i)"),
+        ],
+        {"train"},
+    )
+    source = module.source
+    assert "import torch" not in source and "matplotlib" not in source
+    assert "from functools import wraps" in source and "import numpy as np" in source
+    assert "SCALE = 2.0" in source and "@logged" in source
+    assert (
+        "losses = train" not in source
+        and "plt.plot" not in source
+        and "print('hello')" not in source
+    )
+    namespace: dict = {}
+    exec(compile(source, "generated", "exec"), namespace)  # the extracted code alone is complete
+    assert namespace["train"](None, 3) == [0.0, 1.0, 2.0]
+
+
+def test_class_completed_by_attribute_assignment_and_last_definition_wins() -> None:
+    module = _module(
+        [
+            code("from torch import nn", 1),
+            code("class MyLinear(nn.Module):\n    pass", 5),
+            code(
+                "class MyLinear(nn.Module):\n    def __init__(self):\n        super().__init__()", 2
+            ),
+            code("def forward(self, x):\n    return x + 1\n\nMyLinear.forward = forward", 3),
+        ],
+        {"MyLinear"},
+    )
+    namespace: dict = {}
+    exec(compile(module.source, "generated", "exec"), namespace)
+    assert namespace["MyLinear"]().forward(1) == 2
+    assert module.source.count("class MyLinear") == 1
+    assert [key for key, _ in module.notes] == ["notebook_order"]
+    assert 'cell 2 "class MyLinear(nn.Module):"' in module.notes[0][1]["ran"]
+
+
+def test_ipython_syntax_goes_through_the_transformer_not_line_by_line() -> None:
+    module = _module(
+        [
+            code("%matplotlib inline\nimport torch"),
+            code("PERIOD = (10 +\n    7 % 3)\nfiles = !ls\nPERIOD?"),
+            code("def f():\n    !nvidia-smi\n    fmt = '%d items'\n    return fmt % PERIOD"),
+        ],
+        {"f"},
+    )
+    namespace: dict = {}
+    exec(compile(module.source, "generated", "exec"), namespace)
+    assert namespace["f"]() == "11 items"
+    assert "get_ipython" not in module.source
+
+
+def test_missing_import_is_named_and_skip_markers_leave_cells_out(tmp_path: Path) -> None:
+    module = _module(
+        [
+            code("import torch\nfrom tqdm import tqdm"),
+            code("def train(epochs):\n    return [e for e in tqdm(range(epochs))]"),
+            code("# torchgrade: skip\ndef helper():\n    return 1"),
+            code("def helper2():\n    return 2", tags=["torchgrade-skip"]),
+        ],
+        {"train", "helper", "helper2"},
+        tmp_path,
+    )
+    assert "def helper" not in module.source
+    assert module.found == {"train"}
+    ((key, params),) = module.notes
+    assert key == "notebook_import_missing" and params["module"] == "tqdm"
+    assert params["names"] == "tqdm" and "cell 1" in params["cell"]
+
+
+def test_lines_map_back_to_cells() -> None:
+    module = _module(
+        [markdown("# hw"), code("import torch\nprint(1)"), code("x = 1\n\ndef f():\n    return x")],
+        {"f"},
+    )
+    lines = module.source.splitlines()
+    assert module.origin[lines.index("def f():")] == (3, 3)
+    assert module.origin[lines.index("x = 1")] == (3, 1)
+    assert "import torch" not in module.source
+
+
+def test_a_file_that_is_not_a_notebook_is_rejected_with_a_message() -> None:
+    for data in (b'{"cells": [', b"[1, 2]", b"\xff\xfe", b'{"nbformat": 4}'):
+        with pytest.raises(notebooks.NotebookError):
+            notebooks.read(data, "x.ipynb")
+
+
+def test_strict_validation_failures_are_tolerated() -> None:
+    raw = {
+        "nbformat": 4,
+        "nbformat_minor": 4,
+        "metadata": {"colab": {}},
+        "cells": [
+            {
+                "cell_type": "code",
+                "source": "def f():\n    return 1",
+                "metadata": {},
+                "outputs": [{"output_type": "weird"}],
+                "execution_count": 1,
+                "extra": 1,
+            }
+        ],
+    }
+    nb = notebooks.read(json.dumps(raw).encode(), "x.ipynb")
+    assert [c.source for c in nb.cells] == ["def f():\n    return 1"]
+
+
+def test_older_notebooks_are_upgraded() -> None:
+    v3 = {
+        "nbformat": 3,
+        "nbformat_minor": 0,
+        "metadata": {},
+        "worksheets": [
+            {
+                "cells": [
+                    {
+                        "cell_type": "code",
+                        "input": "def f():\n    return 1",
+                        "language": "python",
+                        "outputs": [],
+                        "prompt_number": 3,
+                    }
+                ],
+                "metadata": {},
+            }
+        ],
+    }
+    (cell,) = notebooks.read(json.dumps(v3).encode(), "x.ipynb").cells
+    assert (cell.kind, cell.source, cell.execution_count) == ("code", "def f():\n    return 1", 3)
+
+
+def test_outputs_are_stripped_before_the_size_limit(tmp_path: Path) -> None:
+    source = SUBMISSIONS / "notebook_colab" / "homework.ipynb"
+    assert source.stat().st_size > 2 << 20
+    staged = notebooks.stage_notebook(source, tmp_path / "nb.ipynb", 2 << 20)
+    assert staged is not None and staged[1] < 64 << 10
+
+
+def test_committed_notebooks_match_the_py_files() -> None:
+    for path, text in expected(ROOT).items():
+        assert path.read_text(encoding="utf-8") == text, (
+            f"{path} is out of date: run python -m grader.course_notebook"
+        )
+    for folder, files in fixtures().items():
+        for name, text in files.items():
+            assert (SUBMISSIONS / folder / name).read_text().rstrip("\n") == text.rstrip("\n"), (
+                f"{folder}/{name} is out of date: run python -m tests.make_notebook_fixtures"
+            )
+
+
+# ---------------------------------------------------------------------------- graded fixtures
+
+
+def _verdicts(graded, names=None) -> dict[str, tuple[str, float, str]]:
+    return {
+        c["id"]: (c["status"], c["score"], c["hint"])
+        for a in graded.report["assignments"]
+        if names is None or a["name"] in names
+        for c in a["checks"]
+    }
+
+
+def test_reference_and_colab_notebooks_grade_as_the_reference(grade_folder) -> None:
+    reference = grade_folder(REFERENCE)
+    for fixture in ("notebook_reference", "notebook_colab"):
+        graded = grade_folder(SUBMISSIONS / fixture)
+        assert _verdicts(graded) == _verdicts(reference)
+        assert graded.report["score"] == graded.report["max_score"] == 40
+    colab = grade_folder(SUBMISSIONS / "notebook_colab")
+    (info,) = colab.report["submission"]["notebooks"]
+    left = {(row["cell"], row["statement"]) for row in info["left_out"]}
+    assert (9, "losses = train(model, X, Y, nn.MSELoss(), optimizer, 1000)") in left
+    assert (9, "for epoch in range(1000):") in left
+    assert (2, "!pip install -q tqdm") in left
+    assert all(a["notebook"] == "homework.ipynb" for a in colab.report["assignments"])
+    assert "ran last in your session" in colab.assignment("my_sgd")["notes"][0]
+
+
+def test_bug_notebooks_grade_as_the_same_py_files(grade_folder, tmp_path: Path) -> None:
+    folder = tmp_path / "py"
+    folder.mkdir()
+    shutil.copy(SUBMISSIONS / "my_linear_transposed" / "my_linear.py", folder)
+    shutil.copy(SUBMISSIONS / "training_loop_no_zero_grad" / "training_loop.py", folder)
+    shutil.copy(SUBMISSIONS / "scratch_lr_sign_error" / "scratch_lr.py", folder)
+    shutil.copy(
+        ROOT / "assignments" / "my_sgd" / "mutants" / "ignores_momentum.py", folder / "my_sgd.py"
+    )
+    as_py = grade_folder(folder)
+    graded = grade_folder(SUBMISSIONS / "notebook_bugs")
+    assert _verdicts(graded) == _verdicts(as_py)
+    assert graded.not_passed() and all(a["score"] < 10 for a in graded.report["assignments"])
+    assert graded.assignment("my_linear")["notebook"] == "my_linear.ipynb"
+    assert graded.assignment("my_sgd")["notebook"] == "homework.ipynb"
+    shape = graded.check("my_linear::test_output_shape_3d")["message"]
+    assert 'my_linear.ipynb, cell 3 "class MyLinear(nn.Module):", line ' in shape
+    (info,) = [n for n in graded.report["submission"]["notebooks"] if n["path"] == "homework.ipynb"]
+    assert {"syntax"} == {r["reason"] for r in info["left_out"] if r["reason"] == "syntax"}
+
+
+def test_a_syntax_error_costs_only_its_own_exercise(grade_folder) -> None:
+    graded = grade_folder(
+        SUBMISSIONS / "notebook_syntax_error",
+        "--assignment",
+        "my_linear",
+        "--assignment",
+        "training_loop",
+    )
+    as_py = grade_folder(
+        SUBMISSIONS / "syntax_error", "--assignment", "my_linear", "--assignment", "training_loop"
+    )
+    assert _verdicts(graded, {"my_linear"}) == _verdicts(as_py, {"my_linear"})
+    assert graded.assignment("training_loop")["score"] == 10
+    message = graded.report["assignments"][0]["checks"][0]["message"]
+    assert "my_linear.py (made from homework.ipynb) could not be imported: SyntaxError" in message
+    assert 'homework.ipynb, cell 2 "import torch", line 5' in message
+
+
+def test_broken_json_and_skip_only_notebooks(grade_folder, tmp_path: Path) -> None:
+    broken = grade_folder(SUBMISSIONS / "notebook_broken_json", "--assignment", "my_linear")
+    result = broken.assignment("my_linear")
+    assert result["status"] == "missing" and "is not a Jupyter notebook" in result["message"]
+    assert "Traceback" not in broken.result.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "my_linear.py").write_text("import torch\n")
+    as_py = grade_folder(empty, "--assignment", "my_linear")
+    skipped = grade_folder(SUBMISSIONS / "notebook_skip_only", "--assignment", "my_linear")
+    assert _verdicts(skipped) == _verdicts(as_py)
+    assert skipped.report["score"] == 0
+    (info,) = skipped.report["submission"]["notebooks"]
+    assert [r["reason"] for r in info["left_out"]][:1] == ["skipped"]
+
+
+def test_py_file_wins_over_a_notebook(grade_folder, tmp_path: Path) -> None:
+    folder = tmp_path / "both"
+    folder.mkdir()
+    shutil.copy(SUBMISSIONS / "notebook_bugs" / "my_linear.ipynb", folder)
+    shutil.copy(REFERENCE / "my_linear.py", folder)
+    graded = grade_folder(folder, "--assignment", "my_linear")
+    result = graded.assignment("my_linear")
+    assert result["score"] == 10 and result["notebook"] == ""
+    assert "my_linear.py was graded; my_linear.ipynb also provides" in result["notes"][0]
+
+
+def test_batch_grades_a_notebook_inside_a_zip(tmp_path: Path) -> None:
+    import zipfile
+
+    from tests.batch_helpers import read_gradebook, report, run_batch
+
+    root = tmp_path / "class"
+    root.mkdir()
+    with zipfile.ZipFile(root / "alice.zip", "w", zipfile.ZIP_DEFLATED) as bundle:
+        bundle.write(SUBMISSIONS / "notebook_bugs" / "homework.ipynb", "hw3/homework.ipynb")
+    out = tmp_path / "out"
+    result = run_batch(root, "--out", out, "--jobs", "1", "--assignment", "my_sgd")
+    assert result.returncode == 0, result.stderr
+    graded = report(out, "alice")
+    (assignment,) = graded["assignments"]
+    assert assignment["notebook"] == "homework.ipynb" and assignment["status"] == "graded"
+    assert 0 < assignment["score"] < 10
+    assert [row["student"] for row in read_gradebook(out)] == ["alice"]
+
+
+def test_gradescope_grades_a_notebook_and_installs_the_notebook_extra(tmp_path, grade_folder):
+    import os
+    import subprocess
+    import sys
+    import zipfile
+
+    from grader import bundle
+    from tests.conftest import run_cli
+
+    zip_path = tmp_path / "autograder.zip"
+    assert run_cli("gradescope-bundle", zip_path).exit_code == 0
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(tmp_path / "source")
+    source = tmp_path / "source"
+    with zipfile.ZipFile(source / bundle.wheel_name()) as wheel:
+        meta = next(n for n in wheel.namelist() if n.endswith("METADATA"))
+        requires = wheel.read(meta).decode()
+    assert "Requires-Dist: nbformat" in requires and "Requires-Dist: ipython" in requires
+    site = tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index"]
+    subprocess.run([*pip, "--target", str(site), str(source / bundle.wheel_name())], check=True)
+    submission = SUBMISSIONS / "notebook_bugs"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(site),
+        "TORCHGRADE_SUBMISSION_DIR": str(submission),
+        "TORCHGRADE_RESULTS_DIR": str(tmp_path / "results"),
+        "TORCHGRADE_PYTHON": sys.executable,
+    }
+    completed = subprocess.run(
+        ["bash", source / "run_autograder"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr
+    results = json.loads((tmp_path / "results" / "results.json").read_text())
+    assert results["score"] == grade_folder(submission).report["score"]
+    assert "homework.ipynb" in completed.stdout
+
+
+def _provided(tmp_path: Path, files: dict[str, str]):
+    import hashlib
+
+    from grader.report import FileInfo
+    from grader.sandbox import notebook_sources
+    from grader.sandbox.staging import Staged
+    from grader.spec import discover
+
+    staged = Staged(folder=tmp_path)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        staged.files.append(FileInfo(path=name, size=len(text), sha256=digest))
+    return notebook_sources.provide(staged, discover())
+
+
+def test_writefile_cells_are_the_students_modules(tmp_path: Path) -> None:
+    provided = _provided(
+        tmp_path,
+        {
+            "hw.ipynb": notebook(
+                [
+                    code("%%writefile utils.py\ndef helper():\n    return 1"),
+                    code("%%writefile training_loop.py\nfrom utils import helper\nprint('hi')"),
+                    code("%%writefile -a training_loop.py\n\ndef train(*args):\n    return []"),
+                    code("from torch import nn\nclass MyLinear(nn.Module):\n    pass"),
+                ]
+            )
+        },
+    )
+    assert provided.notebook_of == {"training_loop": "hw.ipynb", "my_linear": "hw.ipynb"}
+    written = (tmp_path / "training_loop.py").read_text()
+    assert written.startswith("from utils import helper\nprint('hi')")  # verbatim, as a file
+    assert "def train(*args):" in written
+    assert (tmp_path / "utils.py").read_text().startswith("def helper():")
+    assert "class MyLinear(nn.Module):" in (tmp_path / "my_linear.py").read_text()
+    assert provided.maps["training_loop.py"].where(4) == (
+        'hw.ipynb, cell 3 "%%writefile -a training_loop.py"',
+        3,
+    )
+    assert provided.maps["training_loop.py"].where(1) == (
+        'hw.ipynb, cell 2 "%%writefile training_loop.py"',
+        2,
+    )
+
+
+def test_errors_and_integrity_findings_point_into_the_notebook(tmp_path: Path) -> None:
+    from grader.report import IntegrityFinding
+    from grader.sandbox import notebook_sources
+
+    provided = _provided(
+        tmp_path,
+        {
+            "my_linear.ipynb": notebook(
+                [
+                    markdown("# MyLinear"),
+                    code("import torch\nfrom torch import nn"),
+                    code(
+                        "import gc\nclass MyLinear(nn.Module):\n    def forward(self, x):\n"
+                        "        gc.collect()\n        return x"
+                    ),
+                    code("MyLinear()(1)"),
+                ]
+            )
+        },
+    )
+    source = (tmp_path / "my_linear.py").read_text().splitlines()
+    line = source.index("        gc.collect()") + 1
+    error = {
+        "type": "ZeroDivisionError",
+        "message": "division by zero (my_linear.py, line 1)",
+        "frames": [["my_linear.py", line, "forward", "gc.collect()"]],
+    }
+    moved = notebook_sources.relocate(error, provided.maps)
+    cell = 'my_linear.ipynb, cell 3 "import gc"'
+    assert moved["frames"] == [[cell, 4, "forward", "gc.collect()"]]
+    assert moved["message"] == 'division by zero (my_linear.ipynb, cell 2 "import torch", line 2)'
+    finding = IntegrityFinding(file="my_linear.py", line=line, code="memory-search", reason="gc")
+    relocated = notebook_sources.relocate_findings([finding], provided)
+    assert (relocated[0].file, relocated[0].line) == (cell, 4)
+    assert relocated[1].code == "notebook-left-out" and "cells 4" in relocated[1].reason
+
+
+def test_hostile_notebooks_get_a_message_not_a_traceback(tmp_path: Path) -> None:
+    deep = "def MyLinear():\n    return " + "[" * 5000 + "]" * 5000
+    nested = '{"cells": [], "metadata": ' + "[" * 100000 + "]" * 100000 + "}"
+    provided = _provided(
+        tmp_path,
+        {"my_linear.ipynb": notebook([code(deep)]), "my_sgd.ipynb": nested},
+    )
+    assert "my_sgd" not in provided.notebook_of
+    assert provided.unusable["my_sgd"].startswith("my_sgd.ipynb is not a Jupyter notebook")
+    assert "my_linear" not in provided.notebook_of or (tmp_path / "my_linear.py").is_file()
