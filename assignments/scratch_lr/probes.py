@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from grader.sandbox.probing import CallLog, probe, tensor_info
+from grader.sandbox.probing import CallLog, kind_of, probe, tensor_info
 
 
 def _build(student: Any, dim: int, lr: float | None = None) -> Any:
@@ -97,7 +97,7 @@ def construct(student: Any, dim: int, lr: float | None = None) -> dict[str, Any]
     return {
         **_state(model),
         "lr": float(lr_value) if number else None,
-        "lr_kind": type(lr_value).__name__,
+        "lr_kind": "missing" if not hasattr(model, "lr") else kind_of(lr_value),
         "numbers": _numbers(model),
         "is_module": isinstance(model, torch.nn.Module),
     }

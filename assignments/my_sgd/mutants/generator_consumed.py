@@ -1,5 +1,6 @@
 """params is stored as given: model.parameters() is a generator, used up by its first loop.
 
+clauses: params-iterable
 catches: api, convergence
 hint: generator
 """

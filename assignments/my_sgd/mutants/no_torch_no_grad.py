@@ -1,5 +1,6 @@
 """step changes the parameters in place without torch.no_grad(), which autograd refuses.
 
+clauses: update-no-grad
 catches: api, values, convergence
 hint: with torch.no_grad()
 """

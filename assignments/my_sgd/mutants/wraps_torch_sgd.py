@@ -1,5 +1,6 @@
 """MySGD delegates to torch.optim.SGD instead of updating the parameters itself.
 
+clauses: no-torch-sgd
 catches: api
 hint: torch.optim.SGD
 """

@@ -42,20 +42,22 @@ def _data(m: int = M, dim: int = DIM):
     return x, y
 
 
+# A symptom in the message of an exception from student code -> the message key of its fix.
+KNOWN_ERRORS = {
+    "same dtype": "dtype_hint",
+    "scalar type Double": "dtype_hint",
+    "cannot be multiplied": "matmul_hint",
+    "only one element tensors": "math_exp_hint",
+    "must be real number, not Tensor": "math_exp_hint",
+    "raised KeyError": "grads_keys_hint",
+    "unexpected keyword argument 'lr'": "lr_argument_hint",
+}
+
+
 @contextmanager
 def _known_errors() -> Iterator[None]:
     """Common exceptions from student code, mapped to what to fix."""
-    with hints(
-        {
-            "same dtype": say("dtype_hint"),
-            "scalar type Double": say("dtype_hint"),
-            "cannot be multiplied": say("matmul_hint"),
-            "only one element tensors": say("math_exp_hint"),
-            "must be real number, not Tensor": say("math_exp_hint"),
-            "raised KeyError": say("grads_keys_hint"),
-            "unexpected keyword argument 'lr'": say("lr_argument_hint"),
-        }
-    ):
+    with hints({symptom: say(key) for symptom, key in KNOWN_ERRORS.items()}):
         yield
 
 
@@ -170,7 +172,7 @@ def _expect_lr(observed: dict, call: str, expected: float, help_key: str) -> Non
     if actual is None:
         same = [name for name, value in observed["numbers"].items() if abs(value - expected) < 1e-7]
         hint = say("lr_elsewhere_hint", name=same[0]) if same else say("lr_store_hint")
-        raise Failure(say("lr_missing", call=call, kind=observed["lr_kind"]), hint)
+        raise Failure(say("lr_missing", call=call, kind=kind_name(observed["lr_kind"])), hint)
     if abs(actual - expected) > 1e-7:
         raise Failure(say("lr_wrong", call=call, actual=actual, expected=expected), say(help_key))
 
@@ -229,7 +231,11 @@ def test_forward_with_bias(probe):
             say("forward_shape_hint"): torch.sigmoid(x.T @ w + b),
         },
     )
-    expect_close(observed["output"], expected, call, hint=hint)
+    shape_hints = {(M, 1): say("forward_shape_hint"), (M,): say("forward_1d_hint")}
+    output = observed["output"]
+    if not hint and isinstance(output, torch.Tensor):
+        hint = shape_hints.get(tuple(output.shape), "")
+    expect_close(output, expected, call, hint=hint)
 
 
 def _optimize_mistakes(start: torch.Tensor, grad: torch.Tensor, name: str) -> dict:
@@ -320,9 +326,7 @@ def _unchanged(info: dict, start: torch.Tensor) -> bool:
     )
 
 
-@check(
-    points=0.5, category="gradients", covers=["backward-uses-yhat", "backward-sets-grads-only"]
-)
+@check(points=0.5, category="gradients", covers=["backward-uses-yhat", "backward-sets-grads-only"])
 def test_backward_uses_given_yhat(probe):
     """backward only sets grads, from the yhat it is given: w and b stay, nothing recomputed."""
     x, y = _data()
@@ -358,9 +362,12 @@ def test_no_autograd(probe):
             ),
             say("no_autograd_help"),
         )
-    if observed["error"]:
+    error = observed["error"]
+    if error:
+        known = next((key for symptom, key in KNOWN_ERRORS.items() if symptom in error), "")
+        help_key = known or ("no_autograd_help" if "grad" in error else "")
         raise Failure(
-            say("autograd_failed", call=call, error=observed["error"]), say("no_autograd_help")
+            say("autograd_failed", call=call, error=error), say(help_key) if help_key else ""
         )
 
 

@@ -31,5 +31,5 @@ class LR(nn.Module):
         self.grads["db"] = (1 / m) * torch.sum(dz)
 
     def optimize(self):
-        self.w = self.w - self.lr * self.grads["dw"].T
+        self.w = self.w - self.lr * self.grads["dw"]
         self.b = self.b - self.lr * self.grads["db"]
