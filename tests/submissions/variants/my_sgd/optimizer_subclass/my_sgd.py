@@ -1,4 +1,7 @@
-"""Correct variant: a torch.optim.Optimizer subclass with param_groups and per-parameter state."""
+"""Correct variant: a torch.optim.Optimizer subclass with param_groups and per-parameter state.
+
+permits: optimizer-subclass-ok
+"""
 
 import torch
 from torch.optim import Optimizer

@@ -1,4 +1,7 @@
-"""Correct variant: buffers start at zero (0 * momentum + grad is grad), p.sub_ under no_grad."""
+"""Correct variant: buffers start at zero (0 * momentum + grad is grad), p.sub_ under no_grad.
+
+permits: zero-grad-zeros-ok
+"""
 
 import torch
 
