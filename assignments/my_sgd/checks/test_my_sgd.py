@@ -231,11 +231,12 @@ def _observe(probe, name: str, call: str, **inputs):
     try:
         return probe(name, call=call, **inputs)
     except Failure as failure:
-        if not failure.help:
-            key = next((k for text, k in STATIC_HINTS.items() if text in failure.rationale), "")
-            failure.help = say(key) if key else ""
-        if not failure.help and "NoneType" in failure.rationale:
-            failure.help = _none_hint(probe, failure)
+        # This exercise's words replace the engine's general advice where they apply.
+        key = next((k for text, k in STATIC_HINTS.items() if text in failure.rationale), "")
+        if key:
+            failure.help = say(key)
+        elif "NoneType" in failure.rationale:
+            failure.help = _none_hint(probe, failure) or failure.help
         raise
 
 
@@ -323,14 +324,20 @@ def test_zero_grad_clears_gradients(probe):
     try:
         observed = probe("zero_grad", call=call, params=params, grads=grads)
     except Failure as failure:
-        if "NoneType" in failure.rationale and not failure.help:
+        if "NoneType" in failure.rationale:
             failure.help = say("zero_grad_none_hint")
         raise
-    for index, grad in enumerate(observed["grads"]):
-        if grad is not None and (not isinstance(grad, torch.Tensor) or bool(grad.any())):
+    left = [
+        grad is not None and (not isinstance(grad, torch.Tensor) or bool(grad.any()))
+        for grad in observed["grads"]
+    ]
+    # Parameter 1 starts without a grad, so "cleared" is only telling for 0 and 2.
+    partial = left[0] != left[2]
+    for index, still in enumerate(left):
+        if still:
             raise Failure(
                 say("grad_left", call=call, index=index, shape=fmt_shape(SHAPES[index])),
-                say("zero_grad_help"),
+                say("zero_grad_partial_hint" if partial else "zero_grad_help"),
             )
 
 

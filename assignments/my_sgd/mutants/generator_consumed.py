@@ -2,7 +2,7 @@
 
 clauses: params-iterable
 catches: api, convergence
-hint: generator
+hint: Only the first step changed the parameters
 """
 
 import torch

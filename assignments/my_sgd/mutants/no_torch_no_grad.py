@@ -2,7 +2,7 @@
 
 clauses: update-no-grad
 catches: api, values, convergence
-hint: with torch.no_grad()
+hint: autograd forbids changing a leaf tensor
 """
 
 import torch

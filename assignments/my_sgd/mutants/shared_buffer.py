@@ -2,7 +2,7 @@
 
 catches: values, convergence
 clauses: buffer-per-param
-hint: one momentum buffer per parameter
+hint: The shapes of different parameters got mixed
 """
 
 import torch

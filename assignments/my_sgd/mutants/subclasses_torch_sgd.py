@@ -2,7 +2,7 @@
 
 catches: api
 clauses: no-torch-sgd
-hint: torch.optim.SGD
+hint: Don't wrap, subclass or call torch.optim.SGD
 """
 
 import torch

@@ -2,7 +2,7 @@
 
 clauses: no-torch-sgd
 catches: api
-hint: torch.optim.SGD
+hint: Don't wrap, subclass or call torch.optim.SGD
 """
 
 import torch

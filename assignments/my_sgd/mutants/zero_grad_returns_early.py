@@ -2,7 +2,7 @@
 
 catches: api, convergence
 clauses: zero-grad-clears
-hint: for every parameter
+hint: cleared some parameters but not all
 """
 
 import torch

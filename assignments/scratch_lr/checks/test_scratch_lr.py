@@ -24,7 +24,6 @@ from grader.checks import (
     expect_gradient,
     expect_shape,
     fmt_shape,
-    hints,
     kind_name,
     known_mistake,
     seeded_randn,
@@ -56,9 +55,16 @@ KNOWN_ERRORS = {
 
 @contextmanager
 def _known_errors() -> Iterator[None]:
-    """Common exceptions from student code, mapped to what to fix."""
-    with hints({symptom: say(key) for symptom, key in KNOWN_ERRORS.items()}):
+    """Common exceptions from student code, mapped to what to fix in this exercise's words.
+
+    These are more specific than the engine's general advice, so they replace it."""
+    try:
         yield
+    except Failure as failure:
+        key = next((k for symptom, k in KNOWN_ERRORS.items() if symptom in failure.rationale), "")
+        if key:
+            failure.help = say(key)
+        raise
 
 
 def _observe(probe, name: str, call: str, **inputs):
@@ -334,11 +340,20 @@ def test_backward_uses_given_yhat(probe):
     yhat = torch.sigmoid(w.T @ x + b)
     call = say("call_backward_given", dim=DIM, m=M)
     observed = _observe(probe, "backward_from_yhat", call, dim=DIM, x=x, yhat=yhat, y=y, w=w, b=b)
-    for run in ("fresh", "set"):
-        for name in ("w", "b"):
-            start = observed[run]["before"][name].get("value")
-            if isinstance(start, torch.Tensor) and not _unchanged(observed[run][name], start):
-                raise Failure(say("backward_changed", name=name, call=call), say("backward_only"))
+    changed = {
+        (run, name)
+        for run in ("fresh", "set")
+        for name in ("w", "b")
+        if isinstance(start := observed[run]["before"][name].get("value"), torch.Tensor)
+        and not _unchanged(observed[run][name], start)
+    }
+    for name in ("w", "b"):
+        if ("fresh", name) in changed or ("set", name) in changed:
+            # Only the fresh model changed: its grads share a tensor with w or b (the other
+            # model's w and b were replaced before backward, which breaks the sharing).
+            alias = ("set", name) not in changed
+            help_key = "grads_alias_hint" if alias else "backward_only"
+            raise Failure(say("backward_changed", name=name, call=call), say(help_key))
     for key, shape in (("dw", (DIM, 1)), ("db", ())):
         fresh = _expect_grad(observed["fresh"]["grads"], key, call, shape)
         other = _expect_grad(observed["set"]["grads"], key, call, shape)

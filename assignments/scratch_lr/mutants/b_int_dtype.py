@@ -2,7 +2,7 @@
 
 catches: values
 clauses: init-b-zero
-hint: int64
+hint: has dtype int64
 """
 
 import torch

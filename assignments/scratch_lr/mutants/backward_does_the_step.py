@@ -2,7 +2,7 @@
 
 catches: gradients, values
 clauses: backward-sets-grads-only, optimize-w
-hint: change in optimize(), not in backward
+hint: optimize() left w unchanged
 """
 
 import torch

@@ -1,8 +1,8 @@
 """grads starts as {'dw': self.w, 'db': self.b}, and backward writes into it in place, overwriting w and b.
 
 catches: gradients
-clauses: init-grads, backward-sets-grads-only
-hint: does not share a tensor with w or b
+clauses: backward-sets-grads-only
+hint: self.grads shares a tensor with them
 """
 
 import torch
