@@ -9,7 +9,9 @@ from tests.golden import UNSTABLE_FIXTURES, compare
 
 # variants/ holds correct-variant fixtures per exercise (tests/test_variants_*.py), not one fixture.
 NOT_FIXTURES = UNSTABLE_FIXTURES | {"variants"}
-FIXTURES = sorted(p.name for p in SUBMISSIONS.iterdir() if p.is_dir() and p.name not in NOT_FIXTURES)
+FIXTURES = sorted(
+    p.name for p in SUBMISSIONS.iterdir() if p.is_dir() and p.name not in NOT_FIXTURES
+)
 
 
 @pytest.mark.parametrize("name", FIXTURES)
