@@ -2,7 +2,7 @@
 
 catches: api, convergence
 clauses: update-no-grad
-hint: leaf tensor that requires grad
+hint: must still be the model's leaf tensor
 """
 
 import torch
