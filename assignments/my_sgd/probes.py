@@ -10,9 +10,13 @@ import torch
 from grader.sandbox.probing import CallLog, probe, to_floats
 
 
-def _build(student: Any, params: Any, lr: float, momentum: float | None) -> Any:
+def _build(
+    student: Any, params: Any, lr: float, momentum: float | None, positional: bool = False
+) -> Any:
     if momentum is None:
         return student.MySGD(params, lr)
+    if positional:
+        return student.MySGD(params, lr, momentum)
     return student.MySGD(params, lr, momentum=momentum)
 
 
@@ -45,17 +49,94 @@ def steps(
     lr: float,
     momentum: float | None = None,
     as_generator: bool = False,
+    positional: bool = False,
+    in_place_grads: bool = False,
 ) -> dict[str, Any]:
-    """Before each step, set every .grad to the check's value; report the parameters after it."""
+    """Before each step, set every .grad to the check's value; report the parameters after it.
+
+    `in_place_grads` writes each new gradient into the existing `.grad` tensor, as a backward
+    pass does after a zero_grad() that zeroes in place; otherwise `.grad` is a new tensor.
+    """
     leaves = _leaves(params)
     source = (leaf for leaf in leaves) if as_generator else list(leaves)
-    optimizer = _build(student, source, lr, momentum)
+    optimizer = _build(student, source, lr, momentum, positional)
     trajectory = []
     for step_grads in grads:
-        _set_grads(leaves, step_grads)
+        if in_place_grads:
+            _write_grads(leaves, step_grads)
+        else:
+            _set_grads(leaves, step_grads)
         optimizer.step()
         trajectory.append([leaf.detach().clone() for leaf in leaves])
-    return {"trajectory": trajectory}
+    return {
+        "trajectory": trajectory,
+        "leaves": [bool(leaf.is_leaf and leaf.requires_grad) for leaf in leaves],
+    }
+
+
+def _write_grads(leaves: list[torch.Tensor], grads: list[torch.Tensor | None]) -> None:
+    for leaf, grad in zip(leaves, grads, strict=True):
+        if grad is None:
+            leaf.grad = None
+        elif leaf.grad is None:
+            leaf.grad = grad.clone()
+        else:
+            with torch.no_grad():
+                leaf.grad.copy_(grad)
+
+
+def _attempt(run: Any) -> str:
+    """ "" when `run()` works, else the exception's type and message."""
+    try:
+        run()
+    except Exception as exc:  # any student error is data here
+        return f"{type(exc).__name__}: {str(exc)[:200]}"
+    return ""
+
+
+@probe
+def diagnose(student: Any, params: list[torch.Tensor], grads: list[torch.Tensor]) -> dict[str, Any]:
+    """Small scenarios, each on its own, to tell apart the causes of one symptom."""
+    found: dict[str, Any] = {}
+
+    def zero_grad_on_none() -> None:
+        leaves = _leaves(params)
+        _build(student, leaves, 0.1, None).zero_grad()
+
+    def first_momentum_step() -> None:
+        leaves = _leaves(params)
+        optimizer = _build(student, leaves, 0.1, 0.9)
+        _set_grads(leaves, grads)
+        optimizer.step()
+
+    def step_with_a_missing_grad() -> None:
+        leaves = _leaves(params)
+        optimizer = _build(student, leaves, 0.1, 0.9)
+        _set_grads(leaves, grads)
+        optimizer.step()
+        _set_grads(leaves, [None, *grads[1:]])
+        optimizer.step()
+
+    def moved(as_generator: bool) -> list[bool]:
+        leaves = _leaves(params)
+        source = (leaf for leaf in leaves) if as_generator else list(leaves)
+        optimizer = _build(student, source, 0.1, None)
+        result = []
+        for _ in range(2):
+            before = [leaf.detach().clone() for leaf in leaves]
+            _set_grads(leaves, grads)
+            optimizer.step()
+            result.append(any(not torch.equal(b, a) for b, a in zip(before, leaves, strict=True)))
+        return result
+
+    found["zero_grad_on_none"] = _attempt(zero_grad_on_none)
+    found["first_momentum_step"] = _attempt(first_momentum_step)
+    found["step_with_a_missing_grad"] = _attempt(step_with_a_missing_grad)
+    for name, as_generator in (("list_moves", False), ("generator_moves", True)):
+        outcome: list[bool] = []
+        error = _attempt(lambda: outcome.extend(moved(as_generator)))  # noqa: B023
+        found[name] = error or outcome
+    return found
 
 
 @probe
@@ -110,6 +191,11 @@ class _TorchOptimizerWatch:
         functional = importlib.import_module("torch.optim._functional")
         self._wrap(importlib.import_module("torch.optim.sgd"), "sgd", "torch.optim.sgd.sgd")
         self._wrap(functional, "sgd", "torch.optim._functional.sgd")
+        # A student who imported `sgd` before this watch started still reaches these.
+        sgd_module = importlib.import_module("torch.optim.sgd")
+        for name in ("_single_tensor_sgd", "_multi_tensor_sgd", "_fused_sgd"):
+            if hasattr(sgd_module, name):
+                self._wrap(sgd_module, name, "torch.optim.sgd.sgd")
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from grader.sandbox.probing import CallLog, probe, tensor_info
+from grader.sandbox.probing import CallLog, kind_of, probe, tensor_info
 
 
 def _build(student: Any, dim: int, lr: float | None = None) -> Any:
@@ -32,7 +32,30 @@ def _grad_info(model: Any) -> dict[str, Any]:
     for key in ("dw", "db"):
         if key in grads:
             setattr(holder, key, grads[key])
-    return {"kind": "dict", "dw": tensor_info(holder, "dw"), "db": tensor_info(holder, "db")}
+    keys = [key for key in grads if isinstance(key, str)][:20]
+    return {
+        "kind": "dict",
+        "dw": tensor_info(holder, "dw"),
+        "db": tensor_info(holder, "db"),
+        "keys": [key[:40] for key in keys],
+    }
+
+
+def _numbers(model: Any) -> dict[str, float]:
+    """The model's public attributes that hold one number: where a misnamed lr would be."""
+    found: dict[str, float] = {}
+    for name, value in list(getattr(model, "__dict__", {}).items())[:50]:
+        if name.startswith("_") or isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float)):
+            found[name[:40]] = float(value)
+        elif isinstance(value, torch.Tensor) and value.numel() == 1:
+            found[name[:40]] = float(value.detach().reshape(-1)[0])
+    return found
+
+
+def _state(model: Any) -> dict[str, Any]:
+    return {"w": tensor_info(model, "w"), "b": tensor_info(model, "b"), "grads": _grad_info(model)}
 
 
 class _AutogradWatch:
@@ -68,11 +91,15 @@ class _AutogradWatch:
 def construct(student: Any, dim: int, lr: float | None = None) -> dict[str, Any]:
     model = _build(student, dim, lr)
     lr_value = getattr(model, "lr", None)
+    number = isinstance(lr_value, (int, float)) or (
+        isinstance(lr_value, torch.Tensor) and lr_value.numel() == 1
+    )
     return {
-        "w": tensor_info(model, "w"),
-        "b": tensor_info(model, "b"),
-        "grads": _grad_info(model),
-        "lr": float(lr_value) if isinstance(lr_value, (int, float, torch.Tensor)) else None,
+        **_state(model),
+        "lr": float(lr_value) if number else None,
+        "lr_kind": "missing" if not hasattr(model, "lr") else kind_of(lr_value),
+        "numbers": _numbers(model),
+        "is_module": isinstance(model, torch.nn.Module),
     }
 
 
@@ -104,6 +131,29 @@ def backward(
     _set_state(model, w, b)
     model.backward(x, yhat, y)
     return {"grads": _grad_info(model)}
+
+
+@probe
+def backward_from_yhat(
+    student: Any,
+    dim: int,
+    x: torch.Tensor,
+    yhat: torch.Tensor,
+    y: torch.Tensor,
+    w: torch.Tensor,
+    b: torch.Tensor,
+) -> dict[str, Any]:
+    """backward with one (x, yhat, y) on two models: a fresh LR(dim), and one whose w and b
+    are the ones yhat came from. Reports grads, w and b after each."""
+    runs = {}
+    for run in ("fresh", "set"):
+        model = _build(student, dim)
+        if run == "set":
+            _set_state(model, w, b)
+        before = {"w": tensor_info(model, "w"), "b": tensor_info(model, "b")}
+        model.backward(x, yhat.clone(), y)
+        runs[run] = {**_state(model), "before": before}
+    return runs
 
 
 @probe

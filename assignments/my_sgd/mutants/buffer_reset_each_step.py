@@ -1,5 +1,6 @@
 """The momentum buffers are created inside step(), so they start from zero at every step.
 
+clauses: buffer-per-param
 catches: values, convergence
 hint: from one `step()` to the next
 """

@@ -1,5 +1,6 @@
 """The buffer is an average, buf = momentum * buf + (1 - momentum) * grad, unlike torch.optim.SGD.
 
+clauses: buffer-update, step-like-torch
 catches: values, convergence
 hint: (1 - momentum)
 """

@@ -1,7 +1,8 @@
 """params is stored as given: model.parameters() is a generator, used up by its first loop.
 
+clauses: params-iterable
 catches: api, convergence
-hint: generator
+hint: Only the first step changed the parameters
 """
 
 import torch

@@ -1,5 +1,6 @@
 """step adds the update (p += lr * buf) instead of subtracting it.
 
+clauses: momentum-step, step-plain
 catches: api, values, convergence
 hint: instead of against it
 """

@@ -1,5 +1,6 @@
 """momentum is stored but never used: every step is plain SGD.
 
+clauses: buffer-per-param, momentum-step
 catches: values, convergence
 hint: without momentum
 """

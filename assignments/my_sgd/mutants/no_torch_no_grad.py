@@ -1,7 +1,8 @@
 """step changes the parameters in place without torch.no_grad(), which autograd refuses.
 
+clauses: update-no-grad
 catches: api, values, convergence
-hint: with torch.no_grad()
+hint: autograd forbids changing a leaf tensor
 """
 
 import torch

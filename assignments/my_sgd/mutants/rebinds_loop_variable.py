@@ -1,5 +1,6 @@
 """step writes p = p - lr * buf, which rebinds the loop variable and leaves the tensor unchanged.
 
+clauses: update-in-place
 catches: api, values, convergence
 hint: rebinds a name
 """

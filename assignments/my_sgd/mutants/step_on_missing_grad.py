@@ -1,5 +1,6 @@
 """step() does not skip parameters whose grad is None, and fails on them.
 
+clauses: step-skips-none
 catches: values
 hint: skip such parameters
 """

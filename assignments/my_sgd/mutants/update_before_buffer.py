@@ -1,5 +1,6 @@
 """The parameter moves with last step's buffer, and the buffer is updated afterwards.
 
+clauses: momentum-step
 catches: values, convergence
 hint: update the buffer first
 """

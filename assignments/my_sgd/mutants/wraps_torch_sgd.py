@@ -1,7 +1,8 @@
 """MySGD delegates to torch.optim.SGD instead of updating the parameters itself.
 
+clauses: no-torch-sgd
 catches: api
-hint: torch.optim.SGD
+hint: Don't wrap, subclass or call torch.optim.SGD
 """
 
 import torch

@@ -1,5 +1,6 @@
 """zero_grad() is left empty, so gradients accumulate from one backward pass to the next.
 
+clauses: zero-grad-clears
 catches: api, convergence
 hint: gradients accumulate
 """

@@ -1,7 +1,8 @@
 """zero_grad() calls p.grad.zero_() on every parameter, which fails while a grad is still None.
 
+clauses: zero-grad-none-ok
 catches: api, convergence
-hint: `.grad` is None until a backward pass reaches it
+hint: zero_grad() failed on a parameter whose `.grad` is None
 """
 
 import torch

@@ -1,6 +1,16 @@
-"""Hidden checks for scratch_lr: logistic regression with hand-written gradients."""
+"""Hidden checks for scratch_lr: logistic regression with hand-written gradients.
+
+Every check names the contract clauses it covers (ids in ../assignment.toml). The inputs are
+chosen so that the known mistakes give different numbers: m = 8 samples against dim = 3
+features (so 1/m missing, m taken from the wrong axis and a sign error are all distinct), and
+a learning rate of 0.3 in optimize (so lr applied twice, 0.09, differs from the default 0.01).
+"""
 
 from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 
@@ -21,12 +31,54 @@ from grader.checks import (
 from grader.messages import say
 
 DIM, M = 3, 8
+OPTIMIZE_LR = 0.3
+DEFAULT_LR = 0.01
 
 
 def _data(m: int = M, dim: int = DIM):
     x = seeded_randn(dim, m)
     y = (seeded_randn(1, m) > 0).float()
     return x, y
+
+
+# A symptom in the message of an exception from student code -> the message key of its fix.
+KNOWN_ERRORS = {
+    "same dtype": "dtype_hint",
+    "scalar type Double": "dtype_hint",
+    "cannot be multiplied": "matmul_hint",
+    "only one element tensors": "math_exp_hint",
+    "must be real number, not Tensor": "math_exp_hint",
+    "raised KeyError": "grads_keys_hint",
+    "unexpected keyword argument 'lr'": "lr_argument_hint",
+}
+
+
+@contextmanager
+def _known_errors() -> Iterator[None]:
+    """Common exceptions from student code, mapped to what to fix in this exercise's words.
+
+    These are more specific than the engine's general advice, so they replace it."""
+    try:
+        yield
+    except Failure as failure:
+        key = next((k for symptom, k in KNOWN_ERRORS.items() if symptom in failure.rationale), "")
+        if key:
+            failure.help = say(key)
+        raise
+
+
+def _observe(probe, name: str, call: str, **inputs):
+    with _known_errors():
+        return probe(name, call=call, **inputs)
+
+
+def _near_miss(wanted: str, present: list[str]) -> str:
+    """A close spelling of `wanted` among `present` (case, a typo), or ""."""
+    folded = {name.casefold(): name for name in present}
+    if wanted.casefold() in folded:
+        return folded[wanted.casefold()]
+    close = difflib.get_close_matches(wanted, present, n=1, cutoff=0.6)
+    return close[0] if close else ""
 
 
 def _expect_described(
@@ -48,75 +100,169 @@ def _expect_described(
     return info["value"]
 
 
-def _expect_tensor_attr(info: dict, dim: int, name: str, expected: tuple[int, ...]) -> None:
-    _expect_described(info, expected, "missing_attribute", "init_shape", dim=dim, name=name)
+def _expect_tensor_attr(info: dict, dim: int, name: str, expected: tuple[int, ...]) -> torch.Tensor:
+    hint = say("b_0dim_hint") if name == "b" else say("w_shape_hint")
+    return _expect_described(
+        info, expected, "missing_attribute", "init_shape", hint, dim=dim, name=name
+    )
 
 
 def _expect_grad(grads: dict, key: str, call: str, expected: tuple[int, ...]) -> torch.Tensor:
     if grads.get("kind") != "dict":
         raise Failure(say("grads_not_dict", dim=DIM, kind=grads.get("kind")))
-    hint = say("db_shape_hint") if key == "db" else ""
-    return _expect_described(
-        grads[key], expected, "grad_missing", "grad_shape", hint, call=call, key=key
-    )
+    info = grads[key]
+    if "shape" not in info:
+        close = _near_miss(key, [k for k in grads.get("keys", []) if k != key])
+        hint = say("grads_key_near_miss", key=key, other=close) if close else ""
+        raise Failure(
+            say(
+                "grad_missing",
+                kind=kind_name(info["kind"]),
+                expected=fmt_shape(expected),
+                call=call,
+                key=key,
+            ),
+            hint,
+        )
+    hint = say("db_shape_hint") if key == "db" else say("dw_shape_hint")
+    return _expect_described(info, expected, "grad_missing", "grad_shape", hint, call=call, key=key)
 
 
-@check(points=1, category="shapes")
+@check(points=0.5, category="api", covers=["lr-class"])
+def test_is_a_module(probe):
+    """LR is a subclass of torch.nn.Module."""
+    call = f"LR({DIM})"
+    observed = _observe(probe, "construct", call, dim=DIM)
+    if not observed["is_module"]:
+        raise Failure(say("not_a_module", dim=DIM), say("not_a_module_help"))
+
+
+@check(points=0.5, category="shapes", covers=["init-w-zeros", "init-b-zero", "init-grads"])
 def test_initial_shapes(probe):
     """LR(dim) starts with w of shape (dim, 1), a 0-dim b, and grads of the same shapes."""
-    observed = probe("construct", call=f"LR({DIM})", dim=DIM)
+    observed = _observe(probe, "construct", f"LR({DIM})", dim=DIM)
     _expect_tensor_attr(observed["w"], DIM, "w", (DIM, 1))
     _expect_tensor_attr(observed["b"], DIM, "b", ())
     _expect_grad(observed["grads"], "dw", f"LR({DIM})", (DIM, 1))
     _expect_grad(observed["grads"], "db", f"LR({DIM})", ())
 
 
-@check(points=1, category="shapes")
+@check(points=0.5, category="values", covers=["init-w-zeros", "init-b-zero", "init-grads"])
+def test_initial_values(probe):
+    """LR(dim) starts from float32 zeros: w, b, grads['dw'] and grads['db']."""
+    observed = _observe(probe, "construct", f"LR({DIM})", dim=DIM)
+    grads = observed["grads"]
+    entries = [("w", observed["w"]), ("b", observed["b"])]
+    if grads.get("kind") == "dict":
+        entries += [("grads['dw']", grads["dw"]), ("grads['db']", grads["db"])]
+    for name, info in entries:
+        if "value" not in info:
+            continue  # test_initial_shapes says what is missing
+        if info["dtype"] != "torch.float32":
+            raise Failure(
+                say("init_dtype", dim=DIM, name=name, dtype=info["dtype"].removeprefix("torch.")),
+                say("init_dtype_help"),
+            )
+        value = info["value"]
+        if bool(value.ne(0).any()):
+            raise Failure(
+                say("init_not_zero", dim=DIM, name=name, count=int(value.ne(0).sum())),
+                say("init_zero_help"),
+            )
+    if "value" not in observed["w"] or "value" not in observed["b"]:
+        raise Failure(say("init_missing", dim=DIM))
+
+
+def _expect_lr(observed: dict, call: str, expected: float, help_key: str) -> None:
+    actual = observed["lr"]
+    if actual is None:
+        same = [name for name, value in observed["numbers"].items() if abs(value - expected) < 1e-7]
+        hint = say("lr_elsewhere_hint", name=same[0]) if same else say("lr_store_hint")
+        raise Failure(say("lr_missing", call=call, kind=kind_name(observed["lr_kind"])), hint)
+    if abs(actual - expected) > 1e-7:
+        raise Failure(say("lr_wrong", call=call, actual=actual, expected=expected), say(help_key))
+
+
+@check(points=0.5, category="api", covers=["init-args", "lr-default", "lr-stored"])
+def test_learning_rate(probe):
+    """LR(dim) has self.lr = 0.01, and LR(dim, lr) stores the lr it is given."""
+    call = f"LR({DIM})"
+    _expect_lr(_observe(probe, "construct", call, dim=DIM), call, DEFAULT_LR, "lr_default_help")
+    lr = 0.3
+    call = f"LR({DIM}, lr=torch.scalar_tensor({lr}))"
+    _expect_lr(_observe(probe, "construct", call, dim=DIM, lr=lr), call, lr, "lr_given_help")
+
+
+@check(points=0.5, category="shapes", covers=["forward-shape", "data-layout"])
 def test_forward_shape(probe):
     """forward(x) with x of shape (dim, m) returns shape (1, m)."""
     x, _ = _data()
     call = say("call_forward_shape", dim=DIM, shape=fmt_shape(tuple(x.shape)))
-    observed = probe(
-        "forward", call=call, dim=DIM, x=x, w=seeded_randn(DIM, 1), b=torch.scalar_tensor(0.3)
+    observed = _observe(
+        probe, "forward", call, dim=DIM, x=x, w=seeded_randn(DIM, 1), b=torch.scalar_tensor(0.3)
     )
-    expect_shape(observed["output"], (1, M), call, hints={(M, 1): say("forward_shape_hint")})
+    expect_shape(
+        observed["output"],
+        (1, M),
+        call,
+        hints={(M, 1): say("forward_shape_hint"), (M,): say("forward_1d_hint")},
+    )
 
 
-@check(points=1, category="values")
+@check(points=1, category="values", covers=["sigmoid-elementwise", "sigmoid-stable"])
 def test_sigmoid_is_stable(probe):
     """sigmoid(z) is elementwise and gives no NaN for large |z|."""
     z = torch.tensor([[-1e4, -100.0, -5.0, -0.5, 0.0, 0.5, 5.0, 100.0, 1e4]])
     call = say("call_sigmoid")
-    observed = probe("sigmoid", call=call, dim=DIM, z=z)
+    observed = _observe(probe, "sigmoid", call, dim=DIM, z=z)
     output = expect_finite(observed["output"], call, say("sigmoid_nan_hint"))
-    expect_close(output, torch.sigmoid(z), call, atol=1e-6, rtol=1e-5)
+    hint = known_mistake(output, {say("sigmoid_sign_hint"): torch.sigmoid(-z)})
+    expect_close(output, torch.sigmoid(z), call, hint=hint, atol=1e-6, rtol=1e-5)
 
 
-@check(points=1, category="values")
+@check(points=1, category="values", covers=["forward-formula", "forward-bias", "data-layout"])
 def test_forward_with_bias(probe):
     """forward(x) returns sigmoid(w.T @ x + b), bias included."""
     x, _ = _data()
     w, b = seeded_randn(DIM, 1), torch.scalar_tensor(0.7)
     call = say("call_forward_bias", dim=DIM, b=0.7)
-    observed = probe("forward", call=call, dim=DIM, x=x, w=w, b=b)
+    observed = _observe(probe, "forward", call, dim=DIM, x=x, w=w, b=b)
     expected = torch.sigmoid(w.T @ x + b)
     hint = known_mistake(
         observed["output"],
         {
             say("missing_b_hint"): torch.sigmoid(w.T @ x),
+            say("bias_outside_hint"): torch.sigmoid(w.T @ x) + b,
+            say("sigmoid_sign_hint"): torch.sigmoid(-(w.T @ x + b)),
             say("forward_shape_hint"): torch.sigmoid(x.T @ w + b),
         },
     )
-    expect_close(observed["output"], expected, call, hint=hint)
+    shape_hints = {(M, 1): say("forward_shape_hint"), (M,): say("forward_1d_hint")}
+    output = observed["output"]
+    if not hint and isinstance(output, torch.Tensor):
+        hint = shape_hints.get(tuple(output.shape), "")
+    expect_close(output, expected, call, hint=hint)
 
 
-@check(points=1, category="values")
+def _optimize_mistakes(start: torch.Tensor, grad: torch.Tensor, name: str) -> dict:
+    """What the known optimize mistakes leave in a parameter, with lr = OPTIMIZE_LR."""
+    lr = OPTIMIZE_LR
+    return {
+        say("optimize_ascent_hint"): start + lr * grad,
+        say("optimize_lr_hint"): start - grad,
+        say("optimize_lr_twice_hint"): start - lr * lr * grad,
+        say("optimize_default_lr_hint"): start - DEFAULT_LR * grad,
+        say("optimize_skipped_hint", name=name): start,
+    }
+
+
+@check(points=1, category="values", covers=["optimize-w", "optimize-b", "lr-stored"])
 def test_optimize_is_one_gradient_step(probe):
     """optimize() does exactly w -= lr * dw and b -= lr * db."""
     w, b = seeded_randn(DIM, 1), torch.scalar_tensor(0.2)
-    dw, db, lr = seeded_randn(DIM, 1), torch.scalar_tensor(-0.4), 0.1
+    dw, db, lr = seeded_randn(DIM, 1), torch.scalar_tensor(-0.4), OPTIMIZE_LR
     call = say("call_optimize", dim=DIM, lr=lr)
-    observed = probe("optimize", call=call, dim=DIM, w=w, b=b, dw=dw, db=db, lr=lr)
+    observed = _observe(probe, "optimize", call, dim=DIM, w=w, b=b, dw=dw, db=db, lr=lr)
     for name, start, grad in (("w", w, dw), ("b", b, db)):
         info = observed[name]
         if "value" not in info:
@@ -130,10 +276,7 @@ def test_optimize_is_one_gradient_step(probe):
                 )
             )
         expected = start - lr * grad
-        hint = known_mistake(
-            info["value"],
-            {say("optimize_ascent_hint"): start + lr * grad, say("optimize_lr_hint"): start - grad},
-        )
+        hint = known_mistake(info["value"], _optimize_mistakes(start, grad, name))
         expect_close(info["value"], expected, say("after_call", name=name, call=call), hint=hint)
 
 
@@ -147,16 +290,22 @@ def _observe_gradients(probe):
     w, b = seeded_randn(DIM, 1), torch.scalar_tensor(-0.3)
     yhat = torch.sigmoid(w.T @ x + b)
     call = say("call_backward", dim=DIM, m=M)
-    observed = probe("backward", call=call, dim=DIM, x=x, yhat=yhat, y=y, w=w, b=b)
+    observed = _observe(probe, "backward", call, dim=DIM, x=x, yhat=yhat, y=y, w=w, b=b)
     expected = autograd_gradients(_mean_bce, wrt={"w": w, "b": b}, given={"x": x, "y": y})
     return observed["grads"], expected, call
 
 
 def _gradient_mistakes(expected: torch.Tensor) -> dict[str, torch.Tensor]:
-    return {say("sum_not_mean_hint"): expected * M, say("sign_hint"): -expected}
+    """The gradient each known backward mistake gives: a scale or a sign, named by factor."""
+    return {
+        say("sum_not_mean_hint"): expected * M,
+        say("sign_hint"): -expected,
+        say("m_from_rows_hint", m=M, dim=DIM): expected * M / DIM,
+        say("lr_in_backward_hint"): expected * DEFAULT_LR,
+    }
 
 
-@check(points=1.5, category="gradients")
+@check(points=1, category="gradients", covers=["backward-dw", "backward-dw-shape", "data-layout"])
 def test_dw_matches_autograd(probe):
     """backward sets grads['dw'] to the gradient of the mean BCE with respect to w."""
     grads, expected, call = _observe_gradients(probe)
@@ -165,7 +314,7 @@ def test_dw_matches_autograd(probe):
     expect_gradient(actual, expected["w"], where, mistakes=_gradient_mistakes(expected["w"]))
 
 
-@check(points=1, category="gradients")
+@check(points=1, category="gradients", covers=["backward-db", "backward-db-0dim"])
 def test_db_matches_autograd(probe):
     """backward sets grads['db'] to the gradient of the mean BCE with respect to b (0-dim)."""
     grads, expected, call = _observe_gradients(probe)
@@ -174,12 +323,50 @@ def test_db_matches_autograd(probe):
     expect_gradient(actual, expected["b"], where, mistakes=_gradient_mistakes(expected["b"]))
 
 
-@check(points=1, category="api")
+def _unchanged(info: dict, start: torch.Tensor) -> bool:
+    value = info.get("value")
+    return (
+        isinstance(value, torch.Tensor)
+        and value.shape == start.shape
+        and bool(torch.equal(value.to(start.dtype), start))
+    )
+
+
+@check(points=0.5, category="gradients", covers=["backward-uses-yhat", "backward-sets-grads-only"])
+def test_backward_uses_given_yhat(probe):
+    """backward only sets grads, from the yhat it is given: w and b stay, nothing recomputed."""
+    x, y = _data()
+    w, b = seeded_randn(DIM, 1), torch.scalar_tensor(0.4)
+    yhat = torch.sigmoid(w.T @ x + b)
+    call = say("call_backward_given", dim=DIM, m=M)
+    observed = _observe(probe, "backward_from_yhat", call, dim=DIM, x=x, yhat=yhat, y=y, w=w, b=b)
+    changed = {
+        (run, name)
+        for run in ("fresh", "set")
+        for name in ("w", "b")
+        if isinstance(start := observed[run]["before"][name].get("value"), torch.Tensor)
+        and not _unchanged(observed[run][name], start)
+    }
+    for name in ("w", "b"):
+        if ("fresh", name) in changed or ("set", name) in changed:
+            # Only the fresh model changed: its grads share a tensor with w or b (the other
+            # model's w and b were replaced before backward, which breaks the sharing).
+            alias = ("set", name) not in changed
+            help_key = "grads_alias_hint" if alias else "backward_only"
+            raise Failure(say("backward_changed", name=name, call=call), say(help_key))
+    for key, shape in (("dw", (DIM, 1)), ("db", ())):
+        fresh = _expect_grad(observed["fresh"]["grads"], key, call, shape)
+        other = _expect_grad(observed["set"]["grads"], key, call, shape)
+        if not torch.allclose(fresh.double(), other.double(), rtol=1e-4, atol=1e-6):
+            raise Failure(say("backward_recomputed", key=key, call=call), say("use_given_yhat"))
+
+
+@check(points=1, category="api", covers=["no-grad-params", "no-autograd-calls"])
 def test_no_autograd(probe):
     """No autograd: w and b do not require grad, and an iteration runs with autograd off."""
     x, y = _data()
     call = say("call_iteration", dim=DIM)
-    observed = probe("one_iteration_without_autograd", call=call, dim=DIM, x=x, y=y)
+    observed = _observe(probe, "one_iteration_without_autograd", call, dim=DIM, x=x, y=y)
     for name in ("w", "b"):
         if observed["requires_grad"][f"init_{name}"]:
             raise Failure(say("requires_grad", dim=DIM, name=name), say("no_autograd_help"))
@@ -190,9 +377,12 @@ def test_no_autograd(probe):
             ),
             say("no_autograd_help"),
         )
-    if observed["error"]:
+    error = observed["error"]
+    if error:
+        known = next((key for symptom, key in KNOWN_ERRORS.items() if symptom in error), "")
+        help_key = known or ("no_autograd_help" if "grad" in error else "")
         raise Failure(
-            say("autograd_failed", call=call, error=observed["error"]), say("no_autograd_help")
+            say("autograd_failed", call=call, error=error), say(help_key) if help_key else ""
         )
 
 
@@ -258,7 +448,11 @@ def _trained(snapshot: dict, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
     return w.detach().float(), b.detach().float().reshape(())
 
 
-@check(points=1.5, category="convergence")
+@check(
+    points=1,
+    category="convergence",
+    covers=["forward-formula", "backward-dw", "backward-db", "optimize-w", "optimize-b"],
+)
 def test_training_converges(probe):
     """Gradient descent on linearly separable data reaches at least 95% accuracy."""
     dim, m, iterations, every, limit, lr = 2, 200, 300, 50, 0.95, 0.5
@@ -266,7 +460,9 @@ def test_training_converges(probe):
     direction = torch.tensor([[1.5], [-1.0]])
     y = ((direction.T @ x + 0.2) > 0).float()
     call = say("call_fit", dim=dim, lr=lr, iterations=iterations)
-    observed = probe("fit", call=call, dim=dim, x=x, y=y, lr=lr, iterations=iterations, every=every)
+    observed = _observe(
+        probe, "fit", call, dim=dim, x=x, y=y, lr=lr, iterations=iterations, every=every
+    )
     losses, accuracy = [], 0.0
     for snapshot in observed["snapshots"]:
         w, b = _trained(snapshot, dim)

@@ -1,5 +1,6 @@
 """db keeps its dimensions and has shape (1, 1) instead of being a 0-dim tensor.
 
+clauses: backward-db-0dim
 catches: gradients
 hint: db must be a 0-dim tensor
 """

@@ -1,5 +1,6 @@
 """db is the sum of (yhat - y) without the division by m.
 
+clauses: backward-db
 catches: gradients
 hint: divide by m
 """

@@ -1,5 +1,6 @@
 """dw sums over the samples instead of averaging: the 1/m is missing.
 
+clauses: backward-dw
 catches: gradients
 hint: divide by m
 """

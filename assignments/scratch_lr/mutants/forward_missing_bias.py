@@ -1,5 +1,6 @@
 """forward computes sigmoid(w.T @ x) and forgets + b, as in the lecture's snippet.
 
+clauses: forward-bias
 catches: values, convergence
 hint: add `+ self.b`
 """

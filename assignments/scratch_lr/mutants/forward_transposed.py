@@ -1,5 +1,6 @@
 """forward computes x.T @ w and returns shape (m, 1) instead of (1, m).
 
+clauses: forward-shape, data-layout
 catches: shapes, values, convergence
 hint: not `x.T @ w`
 """

@@ -1,5 +1,6 @@
 """optimize adds the gradient (w + lr * dw) instead of subtracting it.
 
+clauses: optimize-w, optimize-b
 catches: values, convergence
 hint: gradient ascent
 """

@@ -1,5 +1,6 @@
 """backward uses (y - yhat) instead of (yhat - y), so both gradients have the wrong sign.
 
+clauses: backward-dw, backward-db
 catches: gradients, convergence
 hint: opposite sign
 """

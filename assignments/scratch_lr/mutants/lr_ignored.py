@@ -1,5 +1,6 @@
 """optimize forgets the learning rate and subtracts the raw gradients.
 
+clauses: optimize-w, optimize-b
 catches: values
 hint: ignores the learning rate
 """

@@ -1,5 +1,6 @@
 """sigmoid is written as exp(z) / (1 + exp(z)), which gives inf / inf = NaN for large z.
 
+clauses: sigmoid-stable
 catches: values
 hint: exp(z) overflows
 """

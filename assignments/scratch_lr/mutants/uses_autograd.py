@@ -1,5 +1,6 @@
 """w and b require grad, and backward gets dw and db from loss.backward() instead of the formulas.
 
+clauses: no-grad-params, no-autograd-calls
 catches: api
 hint: No autograd in this exercise
 """

@@ -1,0 +1,35 @@
+"""__init__ stores copies of the parameters, so step() moves the copies, not the model's tensors.
+
+catches: api, values, convergence
+clauses: update-in-place
+hint: changes copies
+"""
+
+import torch
+
+
+class MySGD:
+    def __init__(self, params, lr, momentum=0.0):
+        self.params = [p.detach().clone().requires_grad_() for p in params]
+        self.lr = lr
+        self.momentum = momentum
+        self.buffers = [None] * len(self.params)
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+    def step(self):
+        with torch.no_grad():
+            for i, p in enumerate(self.params):
+                if p.grad is None:
+                    continue
+                grad = p.grad
+                if self.momentum != 0:
+                    if self.buffers[i] is None:
+                        self.buffers[i] = grad.clone()
+                    else:
+                        self.buffers[i] = self.momentum * self.buffers[i] + grad
+                    p -= self.lr * self.buffers[i]
+                else:
+                    p -= self.lr * grad

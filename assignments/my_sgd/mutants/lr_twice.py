@@ -1,0 +1,35 @@
+"""The buffer accumulates lr * grad and the step multiplies by lr again.
+
+catches: values, convergence
+clauses: momentum-step
+hint: as if lr were applied twice
+"""
+
+import torch
+
+
+class MySGD:
+    def __init__(self, params, lr, momentum=0.0):
+        self.params = list(params)
+        self.lr = lr
+        self.momentum = momentum
+        self.buffers = [None] * len(self.params)
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+    def step(self):
+        with torch.no_grad():
+            for i, p in enumerate(self.params):
+                if p.grad is None:
+                    continue
+                grad = p.grad
+                if self.momentum != 0:
+                    if self.buffers[i] is None:
+                        self.buffers[i] = self.lr * grad
+                    else:
+                        self.buffers[i] = self.momentum * self.buffers[i] + self.lr * grad
+                    p -= self.lr * self.buffers[i]
+                else:
+                    p -= self.lr * grad

@@ -1,0 +1,35 @@
+"""step() adds a weight decay of 0.01 to every gradient.
+
+catches: values, convergence
+clauses: step-like-torch
+hint: weight decay 0.01
+"""
+
+import torch
+
+
+class MySGD:
+    def __init__(self, params, lr, momentum=0.0):
+        self.params = list(params)
+        self.lr = lr
+        self.momentum = momentum
+        self.buffers = [None] * len(self.params)
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+    def step(self):
+        with torch.no_grad():
+            for i, p in enumerate(self.params):
+                if p.grad is None:
+                    continue
+                grad = p.grad + 0.01 * p
+                if self.momentum != 0:
+                    if self.buffers[i] is None:
+                        self.buffers[i] = grad.clone()
+                    else:
+                        self.buffers[i] = self.momentum * self.buffers[i] + grad
+                    p -= self.lr * self.buffers[i]
+                else:
+                    p -= self.lr * grad

@@ -1,0 +1,36 @@
+"""zero_grad() returns inside its loop, so only the first parameter is cleared.
+
+catches: api, convergence
+clauses: zero-grad-clears
+hint: cleared some parameters but not all
+"""
+
+import torch
+
+
+class MySGD:
+    def __init__(self, params, lr, momentum=0.0):
+        self.params = list(params)
+        self.lr = lr
+        self.momentum = momentum
+        self.buffers = [None] * len(self.params)
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+            return
+
+    def step(self):
+        with torch.no_grad():
+            for i, p in enumerate(self.params):
+                if p.grad is None:
+                    continue
+                grad = p.grad
+                if self.momentum != 0:
+                    if self.buffers[i] is None:
+                        self.buffers[i] = grad.clone()
+                    else:
+                        self.buffers[i] = self.momentum * self.buffers[i] + grad
+                    p -= self.lr * self.buffers[i]
+                else:
+                    p -= self.lr * grad

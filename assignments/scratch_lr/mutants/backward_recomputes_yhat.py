@@ -1,0 +1,36 @@
+"""backward ignores its yhat argument and calls self.forward(x) again.
+
+catches: gradients
+clauses: backward-uses-yhat
+hint: from the yhat it is given
+"""
+
+import torch
+from torch import nn
+
+
+class LR(nn.Module):
+    def __init__(self, dim, lr=torch.scalar_tensor(0.01)):
+        super().__init__()
+        self.w = torch.zeros(dim, 1)
+        self.b = torch.scalar_tensor(0)
+        self.grads = {"dw": torch.zeros(dim, 1), "db": torch.scalar_tensor(0)}
+        self.lr = lr
+
+    def sigmoid(self, z):
+        return 1 / (1 + torch.exp(-z))
+
+    def forward(self, x):
+        z = self.w.T @ x + self.b
+        return self.sigmoid(z)
+
+    def backward(self, x, yhat, y):
+        m = x.shape[1]
+        yhat = self.forward(x)
+        dz = yhat - y
+        self.grads["dw"] = (1 / m) * (x @ dz.T)
+        self.grads["db"] = (1 / m) * torch.sum(dz)
+
+    def optimize(self):
+        self.w = self.w - self.lr * self.grads["dw"]
+        self.b = self.b - self.lr * self.grads["db"]

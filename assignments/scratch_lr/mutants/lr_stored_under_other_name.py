@@ -1,0 +1,35 @@
+"""The learning rate is stored as self.learning_rate instead of self.lr.
+
+catches: api
+clauses: lr-stored
+hint: stored as self.learning_rate
+"""
+
+import torch
+from torch import nn
+
+
+class LR(nn.Module):
+    def __init__(self, dim, lr=torch.scalar_tensor(0.01)):
+        super().__init__()
+        self.w = torch.zeros(dim, 1)
+        self.b = torch.scalar_tensor(0)
+        self.grads = {"dw": torch.zeros(dim, 1), "db": torch.scalar_tensor(0)}
+        self.learning_rate = lr
+
+    def sigmoid(self, z):
+        return 1 / (1 + torch.exp(-z))
+
+    def forward(self, x):
+        z = self.w.T @ x + self.b
+        return self.sigmoid(z)
+
+    def backward(self, x, yhat, y):
+        m = x.shape[1]
+        dz = yhat - y
+        self.grads["dw"] = (1 / m) * (x @ dz.T)
+        self.grads["db"] = (1 / m) * torch.sum(dz)
+
+    def optimize(self):
+        self.w = self.w - self.learning_rate * self.grads["dw"]
+        self.b = self.b - self.learning_rate * self.grads["db"]
