@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
@@ -15,23 +16,73 @@ def _build(student: Any, in_features: int, out_features: int, bias: bool | None)
     return student.MyLinear(in_features, out_features, bias=bias)
 
 
+def _attributes(model: Any) -> list[str]:
+    """The public names stored on an instance: plain attributes, parameters, buffers."""
+    names = set(getattr(model, "__dict__", {}))
+    for table in ("_parameters", "_buffers", "_modules"):
+        names.update(getattr(model, "__dict__", {}).get(table, {}) or {})
+    return sorted(n for n in names if not n.startswith("_") and n != "training")
+
+
 @probe
 def construct(
     student: Any, in_features: int, out_features: int, bias: bool | None = None
 ) -> dict[str, Any]:
     model = _build(student, in_features, out_features, bias)
+    is_module = isinstance(model, torch.nn.Module)
+    observed: dict[str, Any] = {
+        "is_module": is_module,
+        "bases": [base.__name__ for base in type(model).__bases__],
+        "in_features": getattr(model, "in_features", None),
+        "out_features": getattr(model, "out_features", None),
+        "attributes": _attributes(model),
+        "weights": tensor_info(model, "weights"),
+        "bias": tensor_info(model, "bias"),
+        "parameters": {},
+        "optimizer_sees": 0,
+    }
+    if not is_module:
+        return observed
     try:
         seen = len(torch.optim.SGD(model.parameters(), lr=0.1).param_groups[0]["params"])
     except ValueError:
         seen = 0
+    observed.update(
+        parameters={name: list(p.shape) for name, p in model.named_parameters()},
+        frozen=[name for name, p in model.named_parameters() if not p.requires_grad],
+        optimizer_sees=seen,
+        forward_overridden=type(model).forward is not torch.nn.Module.forward,
+    )
+    return observed
+
+
+@probe
+def flags(student: Any, in_features: int, out_features: int) -> dict[str, Any]:
+    """How the `bias` argument behaves: left out, given positionally, given by keyword."""
+
+    def registered(*args: Any, **kwargs: Any) -> list[str]:
+        return sorted(name for name, _ in student.MyLinear(*args, **kwargs).named_parameters())
+
     return {
-        "is_module": isinstance(model, torch.nn.Module),
-        "in_features": getattr(model, "in_features", None),
-        "out_features": getattr(model, "out_features", None),
-        "parameters": {name: list(p.shape) for name, p in model.named_parameters()},
-        "optimizer_sees": seen,
-        "weights": tensor_info(model, "weights"),
-        "bias": tensor_info(model, "bias"),
+        "default": registered(in_features, out_features),
+        "positional_false": registered(in_features, out_features, False),
+        "keyword_true": registered(in_features, out_features, bias=True),
+    }
+
+
+@probe
+def names(student: Any) -> dict[str, Any]:
+    """What the student's module and class define, to name a near miss."""
+    cls = getattr(student, "MyLinear", None)
+    try:
+        init = list(inspect.signature(cls.__init__).parameters)[1:] if cls else None
+    except (TypeError, ValueError):
+        init = None
+    return {
+        "module": sorted(n for n in vars(student) if not n.startswith("_")),
+        "classes": sorted(n for n, v in vars(student).items() if inspect.isclass(v)),
+        "functions": sorted(n for n, v in vars(student).items() if inspect.isfunction(v)),
+        "init_parameters": init,
     }
 
 

@@ -1,5 +1,6 @@
 """The loss tensors are appended to the list instead of Python floats.
 
+clauses: returns-floats
 catches: api
 hint: loss.item()
 """

@@ -1,5 +1,6 @@
 """The criterion is called as criterion(labels, outputs), target first.
 
+clauses: criterion-order
 catches: convergence
 hint: criterion(outputs, labels)
 """
