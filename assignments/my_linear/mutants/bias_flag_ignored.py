@@ -1,5 +1,6 @@
 """The bias=False flag is ignored: a bias parameter is always registered.
 
+clauses: bias-false-none
 catches: api, values
 hint: bias=False
 """

@@ -1,5 +1,6 @@
 """forward uses self.weights.detach(), so no gradient reaches the weights.
 
+clauses: gradients-flow
 catches: gradients, convergence
 hint: without `.detach()`
 """
