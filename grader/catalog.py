@@ -55,6 +55,24 @@ def collect(specs: list[AssignmentSpec]) -> tuple[list[AssignmentSpec], list[Che
     return specs, collector.checks
 
 
+def clause_lines(spec: AssignmentSpec, checks: list[CheckMeta]) -> list[str]:
+    """The exercise's clauses, each with its text and the checks that cover it."""
+    if not spec.clauses:
+        return ["  clauses: none declared"]
+    lines = [f"  clauses ({len(spec.clauses)}):"]
+    for clause in spec.clauses:
+        covering = [c.name_in_file for c in checks if clause.id in c.clauses]
+        kind = " (permits)" if clause.kind == "permits" else ""
+        lines.append(f"    {clause.id}{kind}: {' '.join(clause.text.split())}")
+        lines.append("      covered by: " + (", ".join(covering) or "no check"))
+    known = {c.id for c in spec.clauses}
+    for check in checks:
+        unknown = [c for c in check.clauses if c not in known]
+        if unknown:
+            lines.append(f"    ! {check.name_in_file} covers unknown clause {', '.join(unknown)}")
+    return lines
+
+
 def render(collected: tuple[list[AssignmentSpec], list[CheckMeta]]) -> str:
     specs, checks = collected
     lines = []
@@ -71,6 +89,7 @@ def render(collected: tuple[list[AssignmentSpec], list[CheckMeta]]) -> str:
                 f"  {c.id:<{width}}  {c.category:<12} {c.points:>5g}  {c.visibility:<15} "
                 f"{c.timeout:g}s"
             )
+        lines.extend(clause_lines(spec, mine))
         lines.append("")
     lines.append(f"total: {sum(c.points for c in checks):g} points in {len(checks)} checks")
     return "\n".join(lines) + "\n"

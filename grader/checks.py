@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 import pytest
 import torch
 
+from grader import tolerance
 from grader.messages import say
 from grader.report import CATEGORIES, VISIBILITIES
 
@@ -46,12 +47,18 @@ CHECK_MARKER = "check"
 
 
 class Failure(Exception):
-    """The student's code is wrong. `rationale` says what happened; `help` what to try."""
+    """The student's code is wrong. `rationale` says what happened; `help` what to try.
 
-    def __init__(self, rationale: str, help: str = "") -> None:
+    `cause` is set by the judge when the failure has a root cause shared by the whole
+    assignment ("import": the file does not import; "missing:<name>": the file does not
+    define a name), so the reports can say it once (`grader.formats.views`).
+    """
+
+    def __init__(self, rationale: str, help: str = "", cause: str = "") -> None:
         super().__init__(rationale)
         self.rationale = rationale
         self.help = help
+        self.cause = cause
 
 
 class Mismatch(Failure):
@@ -144,15 +151,16 @@ def expect_shape(
         )
 
 
-def _tolerances(dtype: torch.dtype, rtol: float | None, atol: float | None) -> tuple[float, float]:
-    """The tolerances `assert_close` uses when none are given (its documented defaults)."""
-    defaults = {
-        torch.float16: (1e-3, 1e-5),
-        torch.bfloat16: (1.6e-2, 1e-5),
-        torch.float32: (1.3e-6, 1e-5),
-        torch.float64: (1e-7, 1e-7),
-    }.get(dtype, (0.0, 0.0))
-    return (defaults[0] if rtol is None else rtol, defaults[1] if atol is None else atol)
+def _tolerances(
+    dtype: torch.dtype,
+    rtol: float | None,
+    atol: float | None,
+    kind: str = "values",
+    steps: int = 1,
+) -> tuple[float, float]:
+    """The tolerances of the one policy (`grader.tolerance`), unless a check gives its own."""
+    chosen = tolerance.resolve(kind, dtype, rtol, atol, steps)
+    return chosen.rtol, chosen.atol
 
 
 def _worst_difference(
@@ -174,9 +182,11 @@ def describe_difference(
     expected: torch.Tensor,
     rtol: float | None = None,
     atol: float | None = None,
+    kind: str = "values",
+    steps: int = 1,
 ) -> str:
     """How two tensors of one shape differ, for a message: how many values, and the worst."""
-    rtol, atol = _tolerances(expected.dtype, rtol, atol)
+    rtol, atol = _tolerances(expected.dtype, rtol, atol, kind, steps)
     actual = actual.to(expected.dtype)
     if expected.numel() == 1:
         return say(
@@ -200,11 +210,15 @@ def expect_close(
     hint: str = "",
     rtol: float | None = None,
     atol: float | None = None,
+    kind: str = "values",
+    steps: int = 1,
 ) -> None:
     """`torch.testing.assert_close` decides; the message names the call and the worst value.
 
     `hint` is attached to any failure here, a wrong shape included: pass the help for the
-    mistake this observation was recognised as (see `known_mistake`).
+    mistake this observation was recognised as (see `known_mistake`). The tolerances are
+    the policy's for `kind` (values, gradients, losses, parameters after `steps` steps; see
+    `grader.tolerance`) unless `rtol`/`atol` are given.
     """
     __tracebackhide__ = True
     tensor = expect_tensor(actual, call)
@@ -214,9 +228,9 @@ def expect_close(
     if tensor.dtype != expected.dtype:
         tensor = tensor.to(expected.dtype)
     try:
-        torch.testing.assert_close(tensor, expected, rtol=rtol, atol=atol, equal_nan=False)
+        tolerance.assert_close(tensor, expected, kind, steps, rtol, atol)
     except AssertionError:
-        details = describe_difference(tensor, expected, rtol, atol)
+        details = describe_difference(tensor, expected, rtol, atol, kind, steps)
         raise Failure(say("values_differ", call=call, details=details), hint) from None
 
 
@@ -296,8 +310,8 @@ def expect_gradient(
     expected: torch.Tensor,
     call: str,
     mistakes: Mapping[str, torch.Tensor] | None = None,
-    rtol: float = 1e-4,
-    atol: float = 1e-5,
+    rtol: float | None = None,
+    atol: float | None = None,
 ) -> None:
     """An analytic gradient the student computed, against the autograd one (`expected`).
 
@@ -308,7 +322,7 @@ def expect_gradient(
     if actual is None:
         raise Failure(say("gradient_none", call=call))
     hint = known_mistake(actual, mistakes or {})
-    expect_close(actual, expected, call, hint=hint, rtol=rtol, atol=atol)
+    expect_close(actual, expected, call, hint=hint, rtol=rtol, atol=atol, kind="gradients")
 
 
 def expect_gradcheck(

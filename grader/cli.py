@@ -37,6 +37,7 @@ HELP_STUDENT = (
 )
 HELP_MUTANTS = "Also grade every mutant in assignments/<name>/mutants/ (the default)."
 HELP_FULL = "Regrade every assignment for every mutant, not only the mutant's own."
+HELP_VARIANTS = "Also grade the correct variants, which must get full marks (the default)."
 HELP_JOBS = "Gradings to run at once (default: the number of CPUs, at most 8)."
 UNKNOWN_ASSIGNMENT = "unknown assignment {names}; known: {known}"
 WRITE_FAILED = "could not write {path}: {reason}"
@@ -124,6 +125,9 @@ lang_option = click.option(
 @click.version_option(__version__, prog_name="torchgrade")
 def main() -> None:
     """Grade PyTorch exercises in a sandbox. `grade PATH` is short for `grade submit PATH`."""
+    from grader import accelerators
+
+    accelerators.hide()
 
 
 @main.command()
@@ -286,6 +290,14 @@ def batch_command(
 @click.option("--mutants/--no-mutants", "with_mutants", default=True, help=HELP_MUTANTS)
 @click.option("--full", is_flag=True, help=HELP_FULL)
 @click.option("--jobs", "-j", type=click.IntRange(min=1, max=64), default=None, help=HELP_JOBS)
+@click.option("--variants/--no-variants", "with_variants", default=True, help=HELP_VARIANTS)
+@click.option(
+    "--variants-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Correct variants, as <dir>/<assignment>/<name>/<file> (default: "
+    "tests/submissions/variants, when it exists).",
+)
 def reference(
     assignments: tuple[str, ...],
     reference_dir: Path | None,
@@ -295,6 +307,8 @@ def reference(
     with_mutants: bool,
     full: bool,
     jobs: int | None,
+    with_variants: bool,
+    variants_dir: Path | None,
 ) -> None:
     """Prove the checks right and sharp: reference full marks, template zero, mutants caught."""
     from grader import validation
@@ -310,6 +324,8 @@ def reference(
             with_mutants=with_mutants,
             full=full,
             jobs=jobs or validation.DEFAULT_JOBS,
+            variants_dir=variants_dir,
+            with_variants=with_variants,
         )
     except validation.MissingFolder as exc:
         raise click.UsageError(str(exc)) from None
@@ -329,6 +345,28 @@ def list_checks(assignments: tuple[str, ...]) -> None:
     from grader import catalog
 
     click.echo(catalog.render(catalog.collect(_specs(assignments))), nl=False)
+
+
+@main.command(name="contract")
+@assignment_option
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True)
+@click.option("--write", is_flag=True, help="Rewrite the contract blocks of both READMEs in place.")
+def contract_command(assignments: tuple[str, ...], lang: str, write: bool) -> None:
+    """Print each exercise's contract as rendered from its clauses (or rewrite the READMEs)."""
+    from grader import contract
+
+    if not write:
+        click.echo(contract.render_all(_specs(assignments), lang), nl=False)
+        return
+    root = contract.repository_root()
+    try:
+        written = contract.write(root, _specs(()))
+    except contract.ContractError as exc:
+        raise click.ClickException(str(exc)) from None
+    for path in written:
+        click.echo(f"wrote: {path}")
+    if not written:
+        click.echo("the READMEs already match the clauses")
 
 
 @main.command()

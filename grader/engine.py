@@ -88,6 +88,7 @@ def _placeholder(meta: dict[str, Any], message: str) -> CheckResult:
         max_score=meta["points"],
         message=message,
         visibility=meta["visibility"],
+        clauses=list(meta.get("clauses") or ()),
     )
 
 

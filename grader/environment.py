@@ -7,7 +7,7 @@ import platform
 import torch
 
 import grader
-from grader import fingerprint
+from grader import accelerators, fingerprint
 from grader.report import Environment
 from grader.sandbox import protections
 
@@ -20,4 +20,5 @@ def environment() -> Environment:
         platform=platform.platform(),
         protections=protections.active(),
         checks_hash=fingerprint.checks_hash(),
+        hidden_accelerators=accelerators.hidden(),
     )

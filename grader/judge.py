@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import torch
 
-from grader import messages
+from grader import feedback, messages
 from grader.checks import CHECK_MARKER, Failure, ProbeTimeout
 from grader.formats.text import inert
 from grader.messages import say
@@ -54,6 +54,12 @@ class CheckMeta:
     visibility: str
     timeout: float
     seed: int
+    clauses: tuple[str, ...] = ()
+
+    @property
+    def name_in_file(self) -> str:
+        """The check's function name, without the assignment prefix."""
+        return self.id.split("::", 1)[-1]
 
 
 _UNDEFINED_NAME = re.compile(r"module '(\w+)' has no attribute '(\w+)'")
@@ -69,13 +75,17 @@ def describe_student_error(error: dict[str, Any], call: str, student_file: str) 
         where = ""
     kind = error.get("type", "Exception")
     text = error.get("message", "")
+    code = [str(frame[3]) for frame in frames if len(frame) > 3]
+    fix = feedback.explain_exception(str(kind), str(text), code)
     if kind == "SystemExit" and error.get("exit_code"):
         text = say("called_exit", code=error["exit_code"])
     if error.get("where") == "import":
         if kind == "SystemExit":
-            return Failure(say("exit_at_import", file=student_file, detail=text))
+            return Failure(say("exit_at_import", file=student_file, detail=text), cause="import")
         return Failure(
-            say("import_failed", file=student_file, kind=kind, message=text, where=where)
+            say("import_failed", file=student_file, kind=kind, message=text, where=where),
+            fix,
+            cause="import",
         )
     if error.get("memory"):
         return Failure(say("memory_limit", call=call))
@@ -85,12 +95,19 @@ def describe_student_error(error: dict[str, Any], call: str, student_file: str) 
         return Failure(say("exit_in_call", call=call, detail=text))
     undefined = _UNDEFINED_NAME.fullmatch(text)
     module = student_file.removesuffix(".py")
+    names = [str(n) for n in error.get("names") or []]
     if kind == "AttributeError" and undefined and undefined.group(1) == module:
+        name = undefined.group(2)
+        near = feedback.near_miss_help(name, names, file=student_file)
         return Failure(
-            say("not_defined", call=call, file=student_file, name=undefined.group(2)),
-            say("not_defined_help"),
+            say("not_defined", call=call, file=student_file, name=name),
+            near or say("not_defined_help"),
+            cause=f"missing:{name}",
         )
-    return Failure(say("raised", call=call, kind=kind, message=text, where=where))
+    if kind == "AttributeError" and error.get("missing") and error.get("owner_kind") != "module":
+        owner = f"`{error.get('owner', '')}`" if error.get("owner") else ""
+        fix = feedback.near_miss_help(str(error["missing"]), names, owner=owner) or fix
+    return Failure(say("raised", call=call, kind=kind, message=text, where=where), fix)
 
 
 def check_meta(item: pytest.Function, spec: AssignmentSpec, options: JudgeOptions) -> CheckMeta:
@@ -110,6 +127,7 @@ def check_meta(item: pytest.Function, spec: AssignmentSpec, options: JudgeOption
         visibility=marker.kwargs.get("visibility") or spec.visibility,
         timeout=float(timeout),
         seed=check_seed(check_id, options.seed),
+        clauses=tuple(marker.kwargs.get("covers") or ()),
     )
 
 
@@ -240,7 +258,7 @@ class JudgePlugin:
 
     def verdict(self, item: pytest.Item, call: pytest.CallInfo[None]) -> dict[str, Any]:
         meta = self.meta[item.nodeid]
-        status, message, hint = "passed", "", ""
+        status, message, hint, cause = "passed", "", "", ""
         excinfo = call.excinfo
         if excinfo is not None:
             exc = excinfo.value
@@ -248,6 +266,7 @@ class JudgePlugin:
                 status, message, hint = "timeout", exc.rationale, exc.help
             elif isinstance(exc, Failure):
                 status, message, hint = "failed", exc.rationale, exc.help
+                cause = getattr(exc, "cause", "")
             elif isinstance(exc, AssertionError):
                 status, message = "failed", str(exc).split("\nassert ")[0].strip()
             elif excinfo.errisinstance(pytest.skip.Exception):
@@ -272,6 +291,8 @@ class JudgePlugin:
                 time.monotonic() - self.started.get(item.nodeid, time.monotonic()), 4
             ),
             "output": output,
+            "clauses": list(meta.clauses),
+            "cause": cause,
         }
 
 

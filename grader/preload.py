@@ -35,7 +35,11 @@ def warm() -> None:
 
 
 def prepare_torch() -> None:
-    """One thread, before any fork: forked children must not inherit an OpenMP pool."""
+    """One thread, before any fork: forked children must not inherit an OpenMP pool. And no
+    accelerator: grading runs on the CPU (`grader.accelerators`)."""
+    from grader import accelerators
+
+    accelerators.hide()
     import torch
 
     torch.set_num_threads(1)

@@ -39,6 +39,15 @@ class CheckResult(_Model):
     visibility: Visibility = "visible"
     duration_s: float = 0.0
     output: str = Field("", description="Tail of what the student code printed during the check.")
+    clauses: list[str] = Field(
+        default_factory=list,
+        description="The contract clauses (ids in the assignment's spec) this check covers.",
+    )
+    cause: str = Field(
+        "",
+        description="A root cause shared by the assignment ('import', 'missing:<name>', "
+        "'import-timeout'), set when the failure is not this check's own.",
+    )
 
 
 class AssignmentResult(_Model):
@@ -87,6 +96,10 @@ class Environment(_Model):
     )
     checks_hash: str = Field(
         "", description="sha256 over the assignments folder (specs, probes, checks, messages)."
+    )
+    hidden_accelerators: dict[str, str] = Field(
+        default_factory=dict,
+        description="Variables set to hide GPUs from the grading process (grading is on the CPU).",
     )
 
 

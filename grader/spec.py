@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -38,6 +39,27 @@ class Clause(BaseModel):
     id: str = Field(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", description="Stable, kebab-case.")
     text: str = Field(min_length=1, description="The sentence, in English, as students read it.")
     text_ko: str = Field("", description="The same sentence in Korean.")
+    kind: Literal["requires", "permits"] = Field(
+        "requires",
+        description="'requires': a rule a check enforces and a mutant breaks. 'permits': "
+        "a freedom the contract grants (any initialisation, model.zero_grad()); a correct "
+        "variant that uses it proves it instead (its docstring says 'permits: <id>').",
+    )
+
+
+class Ambiguity(BaseModel):
+    """Mutants whose mistakes give the same numbers on every input a check can choose.
+
+    Declared as `[[ambiguous]]` with `mutants = ["a", "b"]` and a `reason`: each of these
+    mutants' hints may then appear in the others' feedback (the hint should name both
+    mistakes). Any other known-mistake hint that fires on another mutant fails the hint
+    matrix of `grade reference`.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mutants: tuple[str, ...] = Field(min_length=2, description="Mutant names (file stems).")
+    reason: str = Field(min_length=1, description="Why no input tells these mistakes apart.")
 
 
 class AssignmentSpec(BaseModel):
@@ -51,6 +73,9 @@ class AssignmentSpec(BaseModel):
     order: int = 100
     clauses: tuple[Clause, ...] = Field(
         (), description="The contract, clause by clause ([[clauses]] tables, in order)."
+    )
+    ambiguous: tuple[Ambiguity, ...] = Field(
+        (), description="Mutant pairs whose hints may coincide ([[ambiguous]] tables)."
     )
     name: str = ""
     folder: Path = Path()
@@ -69,6 +94,12 @@ class AssignmentSpec(BaseModel):
                 raise ValueError(f"clause id {clause.id!r} appears twice")
             seen.add(clause.id)
         return value
+
+    def ambiguous_with(self, mutant: str) -> set[str]:
+        """The mutants declared indistinguishable from `mutant` (never itself)."""
+        return {m for group in self.ambiguous if mutant in group.mutants for m in group.mutants} - {
+            mutant
+        }
 
     def clause(self, clause_id: str) -> Clause:
         for clause in self.clauses:

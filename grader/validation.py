@@ -33,7 +33,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from grader import mutants
+from grader import clause_matrix, mutants
 from grader.engine import GradeOptions, grade
 from grader.formats.terminal import one_line
 from grader.messages import say
@@ -94,6 +94,13 @@ class ValidationResult(BaseModel):
     ok: bool
     expectations: list[Expectation]
     mutants: list[MutantOutcome] = Field(default_factory=list)
+    clauses: list[clause_matrix.AssignmentMatrix] = Field(
+        default_factory=list, description="Per exercise: clause -> checks -> caught mutants."
+    )
+    hint_clashes: list[clause_matrix.HintClash] = Field(
+        default_factory=list, description="Known-mistake hints that fired outside their mistake."
+    )
+    variants: int = Field(0, description="Correct variants graded.")
     full: bool = Field(False, description="Whether every assignment was regraded per mutant.")
     gradings: int = 0
     duration_s: float = 0.0
@@ -199,6 +206,7 @@ def judge_mutant(
     errors = _errors(own)
     if errors:
         problems.append("check errors: " + "; ".join(errors))
+    problems += clause_matrix.mutant_clause_problems(mutant, own)
     hint_found = None
     if mutant.hint:
         feedback = [f"{c.message}\n{c.hint}" for c in own.checks if c.status != "passed"]
@@ -309,6 +317,28 @@ def _regraded(
     return tuple(chosen)
 
 
+def default_variants_dir() -> Path | None:
+    """tests/submissions/variants in the checkout, or None (a wheel has no tests/ folder)."""
+    folder = repository_folder(str(clause_matrix.VARIANTS_FOLDER))
+    return folder if folder.is_dir() else None
+
+
+def check_variant(variant: clause_matrix.Variant, report: Report) -> Expectation:
+    """A correct variant: full marks, every check passed, and no hint anywhere."""
+    result = report.assignment(variant.assignment)
+    failing = [f"{c.id}: {c.message}" for c in result.checks if c.status != "passed"]
+    hinted = [f"{c.id}: hint '{c.hint}'" for c in result.checks if c.hint]
+    ok = result.status == "graded" and result.score == result.max_score and not failing
+    return Expectation(
+        subject=f"variant {variant.name}",
+        assignment=variant.assignment,
+        expected="full marks",
+        actual=f"{result.score:g}/{result.max_score:g}",
+        ok=ok and not hinted,
+        detail=result.message or "; ".join(failing + hinted),
+    )
+
+
 def validate(
     specs: list[AssignmentSpec],
     reference_dir: Path | None = None,
@@ -318,9 +348,13 @@ def validate(
     with_mutants: bool = True,
     full: bool = False,
     jobs: int = DEFAULT_JOBS,
+    variants_dir: Path | None = None,
+    with_variants: bool = True,
 ) -> ValidationResult:
-    """Grade the reference, the template and (optionally) every mutant; check expectations.
+    """Grade the reference, the template, every mutant and every correct variant; check the
+    expectations, the clause matrix and the hint matrix.
 
+    Variants come from `variants_dir` (default: tests/submissions/variants when it exists).
     Raises `MissingFolder` for a missing reference or template folder and
     `grader.mutants.MutantError` for a malformed mutant, before anything is graded.
     """
@@ -328,11 +362,26 @@ def validate(
     reference = _resolve(reference_dir, "reference", "reference", "--reference")
     template = _resolve(template_dir, "student_template", "student template", "--template")
     found = [m for spec in specs for m in mutants.discover(spec)] if with_mutants else []
+    variants = (
+        clause_matrix.discover_variants(variants_dir or default_variants_dir(), specs)
+        if with_variants
+        else []
+    )
     by_name = {s.name: s for s in specs}
     work = [
         _Job("reference", reference, tuple(specs), timeout),
         _Job("template", template, tuple(specs), timeout),
     ]
+    for variant in variants:
+        work.append(
+            _Job(
+                f"variant {variant.assignment}/{variant.name}",
+                variant.folder,
+                (by_name[variant.assignment],),
+                timeout,
+            )
+        )
+    first_mutant = len(work)
     scratch: list[Path] = []
     try:
         for mutant in found:
@@ -352,22 +401,70 @@ def validate(
         for folder in scratch:
             shutil.rmtree(folder, ignore_errors=True)
     rows = check_reference(reports["reference"]) + check_template(reports["template"])
+    variant_ok: dict[str, dict[str, bool]] = {s.name: {} for s in specs}
+    for variant in variants:
+        row = check_variant(variant, reports[f"variant {variant.assignment}/{variant.name}"])
+        variant_ok[variant.assignment][variant.name] = row.ok
+        rows.append(row)
     outcomes = []
-    for mutant, job in zip(found, work[2:], strict=True):
+    for mutant, job in zip(found, work[first_mutant:], strict=True):
         outcome = judge_mutant(
             mutant, reports[job.key], reports["reference"], (s.name for s in job.specs)
         )
         outcomes.append(outcome)
         rows.append(_mutant_row(outcome))
+    matrices, clashes = _matrices(specs, reports, found, variants, variant_ok, with_mutants)
     return ValidationResult(
-        ok=all(r.ok for r in rows),
+        ok=all(r.ok for r in rows) and all(m.ok for m in matrices) and not clashes,
         expectations=rows,
         mutants=outcomes,
+        clauses=matrices,
+        hint_clashes=clashes,
+        variants=len(variants),
         full=full,
         gradings=len(work),
         duration_s=round(time.monotonic() - started, 2),
         reports=reports,
     )
+
+
+def _matrices(
+    specs: list[AssignmentSpec],
+    reports: dict[str, Report],
+    found: list[mutants.Mutant],
+    variants: list[clause_matrix.Variant],
+    variant_ok: dict[str, dict[str, bool]],
+    with_mutants: bool,
+) -> tuple[list[clause_matrix.AssignmentMatrix], list[clause_matrix.HintClash]]:
+    """The clause matrix of every exercise, and the hint clashes across all of them."""
+    reference = reports["reference"]
+    matrices, clashes = [], []
+    for spec in specs:
+        mine = [m for m in found if m.assignment == spec.name]
+        graded = {m.name: reports[f"{spec.name}/{m.name}"] for m in mine}
+        own_variants = [v for v in variants if v.assignment == spec.name]
+        variant_reports = {v.name: reports[f"variant {spec.name}/{v.name}"] for v in own_variants}
+        try:
+            own_reference: AssignmentResult | None = reference.assignment(spec.name)
+        except KeyError:
+            own_reference = None
+        matrix = clause_matrix.assignment_matrix(
+            spec,
+            own_reference,
+            mine,
+            {name: r.assignment(spec.name) for name, r in graded.items()},
+            own_variants,
+            variant_ok[spec.name],
+            with_mutants,
+        )
+        extra = clause_matrix.ambiguity_problems(spec, mine) if with_mutants else []
+        if extra:
+            matrix.problems += extra
+            matrix.ok = False
+        matrices.append(matrix)
+        subjects = clause_matrix.subjects_for(spec.name, reference, graded, variant_reports)
+        clashes += clause_matrix.hint_clashes(spec, mine, subjects)
+    return matrices, clashes
 
 
 def render(result: ValidationResult, color: bool = False) -> str:
@@ -392,11 +489,15 @@ def render(result: ValidationResult, color: bool = False) -> str:
         if not row.ok and row.detail:
             lines.append(f"      {one_line(row.detail, 150)}")
     failed = sum(not r.ok for r in rows)
+    failed += sum(not m.ok for m in result.clauses) + len(result.hint_clashes)
+    lines.append(clause_matrix.render(result.clauses, result.hint_clashes, color).rstrip("\n"))
     lines.append("")
     summary = f"{result.gradings} gradings"
     if result.mutants:
         mode = "every assignment regraded" if result.full else "each on its own assignment"
         summary += f" ({len(result.mutants)} mutants, {mode})"
+    if result.variants:
+        summary += f", {result.variants} correct variants"
     lines.append(f"{summary} in {result.duration_s:g} s")
     lines.append("all expectations hold" if result.ok else f"{failed} expectation(s) failed")
     return "\n".join(lines) + "\n"

@@ -58,6 +58,7 @@ def header(specs: list[AssignmentSpec]) -> list[str]:
         "status",
         "integrity_flags",
         "report",
+        "clauses_lost",
     ]
 
 
@@ -72,7 +73,7 @@ def render_csv(specs: list[AssignmentSpec], entries: list[Entry]) -> str:
         if report is None:
             blanks = [""] * len(specs)
             writer.writerow(
-                [_cell(entry.student), *blanks, "", _number(max_total), PENDING, "", ""]
+                [_cell(entry.student), *blanks, "", _number(max_total), PENDING, "", "", ""]
             )
             continue
         scores = {a.name: a.score for a in report.assignments}
@@ -85,9 +86,35 @@ def render_csv(specs: list[AssignmentSpec], entries: list[Entry]) -> str:
                 status(report),
                 str(len(report.integrity)),
                 _cell(entry.report_path),
+                "; ".join(f"{k}={_number(v)}" for k, v in lost_by_clause(report).items()),
             ]
         )
     return out.getvalue()
+
+
+NO_CLAUSE = "(no clause)"
+
+
+def lost_by_clause(report: Report) -> dict[str, float]:
+    """Points lost per contract clause ("<assignment>/<clause id>"), from the checks' clauses.
+
+    A check that covers several clauses splits its lost points equally among them, so the
+    values add up to the points lost in checks; a check that declares no clause counts under
+    "(no clause)". A missing file is not a broken clause and counts nowhere here.
+    """
+    lost: dict[str, float] = {}
+    for assignment in report.assignments:
+        if assignment.status == "missing":
+            continue
+        for check in assignment.checks:
+            missing = check.max_score - check.score
+            if missing <= 0:
+                continue
+            clauses = check.clauses or [NO_CLAUSE]
+            for clause in clauses:
+                key = f"{assignment.name}/{clause}"
+                lost[key] = round(lost.get(key, 0.0) + missing / len(clauses), 6)
+    return dict(sorted(lost.items(), key=lambda item: (-item[1], item[0])))
 
 
 def _stats(values: list[float]) -> dict[str, float | None]:
@@ -100,7 +127,9 @@ def _stats(values: list[float]) -> dict[str, float | None]:
 
 
 def summary(specs: list[AssignmentSpec], entries: list[Entry]) -> dict[str, Any]:
-    """Class statistics: score distribution per assignment and how often each check fails.
+    """Class statistics: score distribution per assignment, how often each check fails, and
+    the points the class lost per contract clause (`lost_by_clause`, summed; `students` is how
+    many lost points there).
 
     Means and medians are over every graded student, counting a missing file as 0. A check's
     failure rate is over the students who handed in that assignment's file.
@@ -132,6 +161,15 @@ def summary(specs: list[AssignmentSpec], entries: list[Entry]) -> dict[str, Any]
             row["failure_rate"] = round(row["not_passed"] / row["attempted"], 4)
             checks.append({"assignment": spec.name, **row})
     checks.sort(key=lambda c: (-c["failure_rate"], c["id"]))
+    clauses: dict[str, dict[str, Any]] = {}
+    for report in reports:
+        for key, points in lost_by_clause(report).items():
+            exercise, _, clause = key.partition("/")
+            row = clauses.setdefault(
+                key, {"assignment": exercise, "clause": clause, "points_lost": 0.0, "students": 0}
+            )
+            row["points_lost"] = round(row["points_lost"] + points, 6)
+            row["students"] += 1
     totals = [r.score for r in reports]
     return {
         "students": len(entries),
@@ -140,4 +178,5 @@ def summary(specs: list[AssignmentSpec], entries: list[Entry]) -> dict[str, Any]
         "total": _stats(totals),
         "assignments": assignments,
         "checks": checks,
+        "clauses": sorted(clauses.values(), key=lambda c: (-c["points_lost"], c["clause"])),
     }

@@ -432,6 +432,9 @@ class LocalPool:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from grader import accelerators
+
+    accelerators.hide()  # before anything asks torch how many GPUs there are
     argv = sys.argv[1:] if argv is None else argv
     if not argv or not argv[0].isdigit() or set(argv[1:]) - {NO_HUGEPAGES}:
         sys.exit(

@@ -120,6 +120,9 @@ def _build(report: Report, limit: int) -> dict[str, Any]:
     tests: list[dict[str, Any]] = []
     for assignment in report.assignments:
         if assignment.checks:
+            if assignment.message:  # a root cause said once (views.fold_root_causes)
+                root = _assignment_test(report, assignment, limit)
+                tests.append({**root, "score": 0.0})
             tests.extend(_check_test(report, assignment, c, limit) for c in assignment.checks)
         else:
             tests.append(_assignment_test(report, assignment, limit))

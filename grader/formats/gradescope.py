@@ -67,6 +67,8 @@ def _summary(report: Report) -> str:
             f"  {assignment.name} ({assignment.file}): "
             f"{views.points(assignment.score, assignment.max_score)} [{status}]"
         )
+        if assignment.message:
+            lines.extend("    " + line for line in assignment.message.splitlines())
     if not report.complete:
         lines.append(views.say(report, "report_incomplete"))
     lines.extend(report.submission.problems)

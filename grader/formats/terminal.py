@@ -97,8 +97,8 @@ def render(report: Report, color: bool = False, student: bool = False) -> str:
         if assignment.status != "graded":
             header += f"  [{views.say(report, f'status_{assignment.status}')}]"
         lines.append(_paint(header, "bold", color))
-        if assignment.message:
-            lines.append("  " + one_line(assignment.message))
+        for part in assignment.message.splitlines():
+            lines.extend("  " + line for line in wrapped(part, most=2 * FEEDBACK_LINES))
         shown: set[tuple[str, str]] = set()
         for check in sorted(assignment.checks, key=lambda c: c.status == "passed"):
             lines.extend(_check_lines(report, check, color, shown))

@@ -11,6 +11,13 @@ The instructor view shows every check as it was graded. The student view applies
   itself (Gradescope receives the visibility and reveals the check when its condition holds).
 
 Integrity flags are a signal for the instructor and are left out of the student view.
+
+One root cause, one message: when several checks of an assignment failed for the same
+assignment-level reason (the file does not import, or does not define a name every check
+needs; the judge sets `CheckResult.cause`), both views say it once, as the assignment's
+message with the affected checks listed under it, and each affected check only points there
+(`fold_root_causes`). Every format renders through `for_reader`, so every format gets it;
+report.json keeps each check's own message.
 """
 
 from __future__ import annotations
@@ -46,12 +53,58 @@ def redact(check: CheckResult, number: int, assignment: str, lang: str) -> Check
     )
 
 
+MIN_SHARED = 2
+
+
+def _cause_text(report: Report, cause: str, file: str, first: CheckResult) -> str:
+    if cause.startswith("missing:"):
+        return say(report, "report_cause_missing", file=file, name=cause.partition(":")[2])
+    return first.message
+
+
+def fold_root_causes(report: Report) -> Report:
+    """`report` with each shared root cause said once per assignment (a copy when it folds)."""
+    groups: dict[tuple[str, str], list[CheckResult]] = {}
+    for assignment in report.assignments:
+        for check in assignment.checks:
+            if check.cause and check.status != "passed":
+                groups.setdefault((assignment.name, check.cause), []).append(check)
+    if not any(len(group) >= MIN_SHARED for group in groups.values()):
+        return report
+    view = report.model_copy(deep=True)
+    for assignment in view.assignments:
+        causes: dict[str, list[CheckResult]] = {}
+        for check in assignment.checks:
+            if check.cause and check.status != "passed":
+                causes.setdefault(check.cause, []).append(check)
+        parts = [assignment.message] if assignment.message else []
+        for cause, affected in causes.items():
+            if len(affected) < MIN_SHARED:
+                continue
+            first = affected[0]
+            parts.append(_cause_text(report, cause, assignment.file, first))
+            if first.hint:
+                parts.append(f"{say(report, 'report_hint')}: {first.hint}")
+            if len(affected) == len(assignment.checks):
+                parts.append(say(report, "report_cause_all", count=len(affected)))
+            else:
+                parts.append(say(report, "report_cause_affected", count=len(affected)))
+                parts.extend(f"• {c.name}" for c in affected)
+            for check in affected:
+                check.message = say(report, "report_cause_check", file=assignment.file)
+                check.hint = ""
+        assignment.message = "\n".join(parts)
+    return view
+
+
 def for_reader(
     report: Report, student: bool, platform_reveals: frozenset[str] = frozenset()
 ) -> Report:
-    """The report as its reader may see it; `platform_reveals` are visibilities left intact."""
+    """The report as its reader may see it; `platform_reveals` are visibilities left intact.
+    Shared root causes are folded in both views (after redaction, so a hidden check's name
+    never appears in the list of affected checks)."""
     if not student:
-        return report
+        return fold_root_causes(report)
     view = report.model_copy(deep=True)
     view.integrity = []
     for assignment in view.assignments:
@@ -61,7 +114,7 @@ def for_reader(
             else redact(check, number, assignment.name, report.lang)
             for number, check in enumerate(assignment.checks, start=1)
         ]
-    return view
+    return fold_root_causes(view)
 
 
 def points(score: float, max_score: float) -> str:

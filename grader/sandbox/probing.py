@@ -5,6 +5,8 @@ never decides pass or fail: that happens in the judge, which does not trust anyt
 
 - `tensor_info` describes an attribute (kind, shape, dtype, requires_grad, a copy);
   `assign` loads a check's values into a student's tensor, or says why it cannot, as data.
+- `names_of`, `signature_of` and `keys_of` return, as data, the names a student module, class,
+  instance or dict actually has, so the judge can name a near miss (`grader.feedback`).
 - Spies record the order of calls into one `CallLog`, which the probe returns as a list of
   names for the check to compare: `spy_optimizer` (`zero_grad`, `step`), `spy_module`
   (`forward` however the model is called, `zero_grad`, one `backward` per backward pass) and
@@ -15,6 +17,7 @@ never decides pass or fail: that happens in the judge, which does not trust anyt
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -47,6 +50,8 @@ def tensor_info(owner: Any, name: str) -> dict[str, Any]:
     """Describe attribute `name` of `owner`: kind, type, shape, dtype, requires_grad."""
     value = getattr(owner, name, _MISSING)
     info: dict[str, Any] = {"kind": kind_of(value), "type": type(value).__name__}
+    if value is _MISSING:
+        info["names"] = names_of(owner)
     if isinstance(value, torch.Tensor):
         info.update(
             shape=list(value.shape),
@@ -55,6 +60,48 @@ def tensor_info(owner: Any, name: str) -> dict[str, Any]:
             value=value.detach().clone(),
         )
     return info
+
+
+MAX_NAMES = 200
+MAX_NAME_CHARS = 100
+
+
+def _bounded(names: Iterable[Any]) -> list[str]:
+    kept = sorted({n for n in names if isinstance(n, str) and len(n) <= MAX_NAME_CHARS})
+    return kept[:MAX_NAMES]
+
+
+def names_of(owner: Any) -> list[str]:
+    """The names `owner` (a module, class or instance) has, without dunders, as data.
+
+    For an `nn.Module` instance that includes its parameters, buffers and submodules, which
+    live outside `__dict__`. Never raises: a hostile `__dir__` gives an empty list.
+    """
+    names: set[Any] = set()
+    with contextlib.suppress(Exception):
+        names.update(dir(owner))
+    for table in ("_parameters", "_buffers", "_modules"):
+        with contextlib.suppress(Exception):
+            names.update(object.__getattribute__(owner, table))
+    return _bounded(n for n in names if isinstance(n, str) and not n.startswith("__"))
+
+
+def signature_of(function: Any) -> list[str] | None:
+    """The parameter names of a callable (a class gives its `__init__`'s), or None."""
+    import inspect
+
+    try:
+        return [p for p in inspect.signature(function).parameters][:MAX_NAMES]
+    except (TypeError, ValueError):
+        return None
+
+
+def keys_of(mapping: Any) -> list[str]:
+    """The string keys of a dict-like value, as data; [] for anything else."""
+    try:
+        return _bounded(mapping.keys()) if isinstance(mapping, dict) else []
+    except Exception:
+        return []
 
 
 def assign(owner: Any, name: str, value: torch.Tensor) -> dict[str, Any] | None:

@@ -30,7 +30,7 @@ import torch
 
 from grader.sandbox import linux, protections, torch_cache, wire
 from grader.sandbox.limits import Limits
-from grader.sandbox.probing import PROBE_MARK
+from grader.sandbox.probing import PROBE_MARK, names_of
 from grader.spec import AssignmentSpec
 
 OutcomeStatus = Literal["ok", "timeout", "crashed", "memory", "garbage"]
@@ -145,7 +145,7 @@ def _describe_exception(exc: BaseException, where: str, scratch: str) -> dict[st
     lowered = message.lower()
     memory = isinstance(exc, MemoryError) or any(t in lowered for t in ALLOC_FAILURE_TEXT)
     innermost = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
-    return {
+    described = {
         "type": kind,
         "message": message,
         "exit_code": repr(exc.code) if isinstance(exc, SystemExit) else "",
@@ -153,6 +153,41 @@ def _describe_exception(exc: BaseException, where: str, scratch: str) -> dict[st
         "memory": memory,
         "frames": _student_frames(exc.__traceback__, scratch),
         "raised_by_student": bool(innermost) and innermost[0].filename.startswith(scratch + os.sep),
+    }
+    described.update(_missing_name(exc))
+    return described
+
+
+def _missing_name(exc: BaseException) -> dict[str, Any]:
+    """For an AttributeError: the missing name, who lacked it, and the names it does have, as
+    data, so the judge can point at a near miss. Empty for anything else."""
+    if not isinstance(exc, AttributeError):
+        return {}
+    try:
+        owner, wanted = exc.obj, exc.name
+    except Exception:
+        owner, wanted = None, None
+    if owner is None:
+        # nn.Module.__getattr__ raises without setting obj and name; its frame holds both.
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        if tb is not None and tb.tb_frame.f_code.co_name == "__getattr__":
+            local = tb.tb_frame.f_locals
+            owner, wanted = local.get("self"), local.get("name")
+    if not isinstance(wanted, str) or owner is None:
+        return {}
+    if isinstance(owner, ModuleType):
+        owner_name, owner_kind = str(getattr(owner, "__name__", "")), "module"
+    elif isinstance(owner, type):
+        owner_name, owner_kind = owner.__name__, "class"
+    else:
+        owner_name, owner_kind = type(owner).__name__, "instance"
+    return {
+        "missing": wanted[:100],
+        "owner": owner_name[:100],
+        "owner_kind": owner_kind,
+        "names": names_of(owner),
     }
 
 
