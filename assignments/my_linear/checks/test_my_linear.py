@@ -112,6 +112,8 @@ def _cannot_set(problem: dict) -> Failure:
     else:
         what = say("is_kind", name=name, kind=kind_name(problem["kind"]))
     help_key = "bias_shape_help" if name == "bias" else "weights_layout_help"
+    if name == "bias" and problem["kind"] == "none":
+        help_key = "bias_none_help"
     return Failure(say("cannot_set", call=LAYER, problem=what), say(help_key))
 
 
@@ -143,9 +145,11 @@ def _expect_parameter(info: dict, name: str) -> None:
     """`info` (from `tensor_info`) describes a tensor of the contract's shape for `name`."""
     expected = fmt_shape(PARAMETER_SHAPES[name])
     if "shape" not in info:
+        help = say("not_registered_help", name=name)
+        if name == "bias" and info["kind"] == "none":
+            help = say("bias_none_help")
         raise Failure(
-            say("param_missing", name=name, kind=kind_name(info["kind"]), expected=expected),
-            say("not_registered_help", name=name),
+            say("param_missing", name=name, kind=kind_name(info["kind"]), expected=expected), help
         )
     if tuple(info["shape"]) != PARAMETER_SHAPES[name]:
         help_key = "weights_layout_help" if name == "weights" else "bias_shape_help"
@@ -224,7 +228,10 @@ def test_parameters_registered(probe):
     observed = _construct(probe)
     names = sorted(observed["parameters"])
     if names != ["bias", "weights"]:
-        raise _not_registered(LAYER, names, ["weights", "bias"])
+        failure = _not_registered(LAYER, names, ["weights", "bias"])
+        if "weights" in names and observed["bias"]["kind"] == "none":
+            failure.help = say("bias_none_help")
+        raise failure
     if observed["optimizer_sees"] != 2:
         raise Failure(
             say("optimizer_blind", seen=observed["optimizer_sees"]),
