@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from grader.sandbox.probing import assign, probe, tensor_info
+from grader.sandbox.probing import assign, kind_of, probe, tensor_info
 
 
 def _build(student: Any, in_features: int, out_features: int, bias: bool | None) -> Any:
@@ -58,15 +58,16 @@ def construct(
 
 @probe
 def flags(student: Any, in_features: int, out_features: int) -> dict[str, Any]:
-    """How the `bias` argument behaves: left out, given positionally, given by keyword."""
+    """What `bias` is when the flag is left out, given positionally, or given by keyword."""
 
-    def registered(*args: Any, **kwargs: Any) -> list[str]:
-        return sorted(name for name, _ in student.MyLinear(*args, **kwargs).named_parameters())
+    def bias_kind(*args: Any, **kwargs: Any) -> str:
+        return kind_of(getattr(student.MyLinear(*args, **kwargs), "bias", None))
 
     return {
-        "default": registered(in_features, out_features),
-        "positional_false": registered(in_features, out_features, False),
-        "keyword_true": registered(in_features, out_features, bias=True),
+        "default": bias_kind(in_features, out_features),
+        "keyword_true": bias_kind(in_features, out_features, bias=True),
+        "positional_false": bias_kind(in_features, out_features, False),
+        "keyword_false": bias_kind(in_features, out_features, bias=False),
     }
 
 
@@ -120,6 +121,8 @@ def backward(
         if problem:
             return {"assign_problem": problem}
     output = model(x)
+    if output is None:
+        return {"output_is_none": True, "output_requires_grad": False}
     if not isinstance(output, torch.Tensor) or not output.requires_grad:
         return {"output_requires_grad": False, "weights_grad": None, "bias_grad": None}
     output.backward(grad_output)
@@ -128,7 +131,12 @@ def backward(
         f"{name}_grad": registered[name].grad if name in registered else None
         for name in ("weights", "bias")
     }
-    return {"output_requires_grad": True, "registered": sorted(registered), **grads}
+    return {
+        "output_requires_grad": True,
+        "registered": sorted(registered),
+        "output": output.detach().clone(),
+        **grads,
+    }
 
 
 @probe

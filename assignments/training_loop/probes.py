@@ -56,6 +56,7 @@ def train(
         observed.update(
             length=len(returned),
             item_types=[type(v).__name__ for v in items],
+            item_requires_grad=[bool(getattr(v, "requires_grad", False)) for v in items],
             values=to_floats(items),
         )
     return observed

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from contextlib import contextmanager
 
 import torch
@@ -15,12 +14,13 @@ from grader.checks import (
     expect_gradient,
     expect_shape,
     fmt_shape,
-    hints,
     kind_name,
     known_mistake,
     seeded_randn,
 )
+from grader.feedback import near_miss
 from grader.messages import say
+from grader.tolerance import is_close
 
 IN, OUT = 3, 2
 LAYER = f"MyLinear({IN}, {OUT})"
@@ -32,13 +32,11 @@ def _call(x: torch.Tensor, layer: str = LAYER) -> str:
     return say("call_forward", layer=layer, shape=fmt_shape(tuple(x.shape)))
 
 
+# Errors a student's MyLinear commonly raises, mapped to what to fix in this exercise. These
+# win over the judge's generic advice (dtype, device and others stay with the judge's).
 KNOWN_ERRORS = {
     "before Module.__init__() call": "super_init_hint",
     'missing the required "forward" function': "forward_missing_hint",
-    "same dtype": "dtype_hint",
-    "Double": "dtype_hint",
-    "CUDA": "cuda_hint",
-    "NVIDIA driver": "cuda_hint",
     "cannot be multiplied": "matmul_hint",
     "must be a matrix": "mm_3d_hint",
     "2D": "mm_3d_hint",
@@ -48,30 +46,24 @@ KNOWN_ERRORS = {
 
 
 def close_names(name: str, candidates: list[str]) -> list[str]:
-    """Names in `candidates` that look like a slip for `name`: case, plural, a typo."""
-    lowered = {c.lower(): c for c in candidates if c != name}
-    exact = [
-        lowered[k]
-        for k in (name.lower(), name.lower().rstrip("s"), name.lower() + "s")
-        if k in lowered
-    ]
-    return exact or difflib.get_close_matches(
-        name, [c for c in candidates if c != name], n=2, cutoff=0.7
-    )
+    """The one name in `candidates` that looks like a slip for `name` (grader.feedback's rule)."""
+    miss = near_miss(name, candidates)
+    return [miss.found] if miss else []
 
 
 @contextmanager
 def _known_errors(probe=None):
-    """Errors a student's MyLinear commonly raises, mapped to what to fix.
-
-    With `probe`, a failure is also explained from what the student's file defines: a class
-    named nearly `MyLinear`, a `forward` written outside the class, or a size error that the
-    parameters' own shapes explain.
-    """
+    """Map a failure to what to fix: by its symptom, and with `probe` from what the student's
+    file defines (a `forward` written outside the class, a size error the parameters' shapes
+    explain)."""
     try:
-        with hints({symptom: say(key) for symptom, key in KNOWN_ERRORS.items()}):
-            yield
+        yield
     except Failure as failure:
+        mine = next(
+            (key for symptom, key in KNOWN_ERRORS.items() if symptom in failure.rationale), ""
+        )
+        if mine:
+            failure.help = say(mine)
         if probe is not None:
             better = _explain(probe, failure.rationale)
             if better:
@@ -80,10 +72,6 @@ def _known_errors(probe=None):
 
 
 def _explain(probe, message: str) -> str:
-    if "does not define MyLinear" in message:
-        defined = probe("names", call="names in my_linear.py")
-        near = close_names("MyLinear", defined["classes"] or defined["module"])
-        return say("class_near_miss", found=near[0]) if near else ""
     if 'missing the required "forward" function' in message:
         defined = probe("names", call="names in my_linear.py")
         return say("forward_outside_hint") if "forward" in defined["functions"] else ""
@@ -93,10 +81,19 @@ def _explain(probe, message: str) -> str:
         except Failure:
             return ""
         if observed["bias"].get("shape") not in (None, [OUT]):
-            return say("bias_shape_help")
+            return _bias_shape_help(observed["bias"]["shape"])
         if observed["weights"].get("shape") == [IN, OUT]:
             return say("elementwise_hint")
     return ""
+
+
+def _bias_shape_help(shape) -> str:
+    """The help for a bias of the wrong shape, naming the two shapes students really write."""
+    if list(shape or []) == [1, OUT]:
+        return say("bias_2d_help")
+    if list(shape or []) == [IN]:
+        return say("bias_in_help")
+    return say("bias_shape_help")
 
 
 def _construct(probe, layer: str = LAYER, **kwargs):
@@ -104,17 +101,30 @@ def _construct(probe, layer: str = LAYER, **kwargs):
         return probe("construct", call=layer, in_features=IN, out_features=OUT, **kwargs)
 
 
-def _cannot_set(problem: dict) -> Failure:
+def _missing_help(probe, name: str) -> str:
+    """`name` is not on the layer: a near miss among its attributes, or how to register it."""
+    try:
+        attributes = _construct(probe)["attributes"]
+    except Failure:
+        attributes = []
+    near = close_names(name, attributes)
+    if near:
+        return say("name_near_miss", found=near[0], name=name)
+    return say("not_registered_help", name=name)
+
+
+def _cannot_set(probe, problem: dict) -> Failure:
     """The probe could not load the check's weights or bias into the student's layer."""
     name = problem["name"]
     if "shape" in problem:
         what = say("has_shape", name=name, actual=fmt_shape(problem["shape"]))
+        help = _bias_shape_help(problem["shape"]) if name == "bias" else say("weights_layout_help")
     else:
         what = say("is_kind", name=name, kind=kind_name(problem["kind"]))
-    help_key = "bias_shape_help" if name == "bias" else "weights_layout_help"
-    if name == "bias" and problem["kind"] == "none":
-        help_key = "bias_none_help"
-    return Failure(say("cannot_set", call=LAYER, problem=what), say(help_key))
+        help = _missing_help(probe, name)
+        if name == "bias" and problem["kind"] == "none":
+            help = say("bias_none_help")
+    return Failure(say("cannot_set", call=LAYER, problem=what), help)
 
 
 def _observe_forward(probe, x, layer: str = LAYER, **kwargs):
@@ -123,39 +133,46 @@ def _observe_forward(probe, x, layer: str = LAYER, **kwargs):
             "forward", call=_call(x, layer), in_features=IN, out_features=OUT, x=x, **kwargs
         )
     if "assign_problem" in observed:
-        raise _cannot_set(observed["assign_problem"])
+        raise _cannot_set(probe, observed["assign_problem"])
     if observed["output"] is None:
         raise Failure(say("returned_none", call=_call(x, layer)), say("forgot_return_hint"))
     return observed["output"]
 
 
-def _not_registered(layer: str, names: list[str], expected: list[str]) -> Failure:
+def _not_registered(observed: dict, layer: str, names: list[str], expected: list[str]) -> Failure:
     missing = [n for n in expected if n not in names] or expected
     message = say(
         "not_registered", layer=layer, found=names or say("nothing"), expected=" + ".join(expected)
     )
+    if not observed["is_module"]:
+        return Failure(message, say("not_a_module_help"))
     for name in missing:
-        near = close_names(name, [n for n in names if n not in expected])
+        near = close_names(name, [n for n in observed["attributes"] if n not in expected])
         if near:
             return Failure(message, say("name_near_miss", found=near[0], name=name))
+    if "bias" in missing and observed["bias"]["kind"] == "none" and layer == LAYER:
+        return Failure(message, say("bias_none_help"))
     return Failure(message, say("not_registered_help", name=missing[0]))
 
 
-def _expect_parameter(info: dict, name: str) -> None:
-    """`info` (from `tensor_info`) describes a tensor of the contract's shape for `name`."""
+def _expect_parameter(observed: dict, name: str) -> None:
+    """`observed[name]` (from `tensor_info`) is a tensor of the contract's shape for `name`."""
+    info = observed[name]
     expected = fmt_shape(PARAMETER_SHAPES[name])
     if "shape" not in info:
+        near = close_names(name, observed.get("attributes", []))
         help = say("not_registered_help", name=name)
-        if name == "bias" and info["kind"] == "none":
+        if near:
+            help = say("name_near_miss", found=near[0], name=name)
+        elif name == "bias" and info["kind"] == "none":
             help = say("bias_none_help")
         raise Failure(
             say("param_missing", name=name, kind=kind_name(info["kind"]), expected=expected), help
         )
     if tuple(info["shape"]) != PARAMETER_SHAPES[name]:
-        help_key = "weights_layout_help" if name == "weights" else "bias_shape_help"
+        help = say("weights_layout_help") if name == "weights" else _bias_shape_help(info["shape"])
         raise Failure(
-            say("param_shape", name=name, actual=fmt_shape(info["shape"]), expected=expected),
-            say(help_key),
+            say("param_shape", name=name, actual=fmt_shape(info["shape"]), expected=expected), help
         )
 
 
@@ -182,15 +199,15 @@ def test_init_signature(probe):
         except Failure as failure:
             failure.help = _signature_hint(probe) or failure.help
             raise
-    if "bias" not in observed["default"]:
+    if observed["default"] != observed["keyword_true"]:
         raise Failure(
-            say("default_no_bias", layer=LAYER, found=observed["default"] or say("nothing")),
+            say("default_no_bias", layer=LAYER, found=kind_name(observed["default"])),
             _signature_hint(probe) or say("bias_default_hint"),
         )
-    if "bias" in observed["positional_false"]:
+    if observed["positional_false"] != observed["keyword_false"]:
         raise Failure(
             say("positional_false_bias", layer=f"MyLinear({IN}, {OUT}, False)"),
-            _signature_hint(probe) or say("bias_false_help"),
+            _signature_hint(probe) or say("bias_positional_hint"),
         )
 
 
@@ -228,10 +245,7 @@ def test_parameters_registered(probe):
     observed = _construct(probe)
     names = sorted(observed["parameters"])
     if names != ["bias", "weights"]:
-        failure = _not_registered(LAYER, names, ["weights", "bias"])
-        if "weights" in names and observed["bias"]["kind"] == "none":
-            failure.help = say("bias_none_help")
-        raise failure
+        raise _not_registered(observed, LAYER, names, ["weights", "bias"])
     if observed["optimizer_sees"] != 2:
         raise Failure(
             say("optimizer_blind", seen=observed["optimizer_sees"]),
@@ -239,8 +253,11 @@ def test_parameters_registered(probe):
         )
     count = sum(int(torch.tensor(shape).prod()) for shape in observed["parameters"].values())
     if count != IN * OUT + OUT:
+        weights_ok = observed["parameters"].get("weights") == [IN, OUT]
+        help = _bias_shape_help(observed["parameters"].get("bias")) if weights_ok else ""
         raise Failure(
-            say("param_count", actual=count, expected=IN * OUT + OUT), say("weights_layout_help")
+            say("param_count", actual=count, expected=IN * OUT + OUT),
+            help or say("weights_layout_help"),
         )
 
 
@@ -254,10 +271,11 @@ def test_bias_false_registers_no_bias(probe):
     if observed["bias"]["kind"] != "none":
         kind = kind_name(observed["bias"]["kind"])
         raise Failure(
-            say("bias_false_not_none", layer=LAYER_NO_BIAS, kind=kind), say("bias_false_help")
+            say("bias_false_not_none", layer=LAYER_NO_BIAS, kind=kind),
+            say("bias_false_tensor_help"),
         )
     if names != ["weights"]:
-        raise _not_registered(LAYER_NO_BIAS, names, ["weights"])
+        raise _not_registered(observed, LAYER_NO_BIAS, names, ["weights"])
 
 
 @check(points=1, category="shapes", covers=["weights-shape", "bias-shape"])
@@ -265,7 +283,7 @@ def test_parameter_shapes(probe):
     """weights has shape (in_features, out_features) and bias has shape (out_features,)."""
     observed = _construct(probe)
     for name in PARAMETER_SHAPES:
-        _expect_parameter(observed[name], name)
+        _expect_parameter(observed, name)
 
 
 def _shape_hints(probe, x_shape: tuple[int, ...]) -> dict[tuple[int, ...], str]:
@@ -275,10 +293,10 @@ def _shape_hints(probe, x_shape: tuple[int, ...]) -> dict[tuple[int, ...], str]:
     known = {
         (*leading, IN): say("out_in_hint"),
         (flat, OUT): say("leading_dims_hint"),
-        (1, *leading, OUT): say("bias_shape_help"),
+        (1, *leading, OUT): say("bias_2d_help"),
     }
     if len(leading) == 1:
-        known[(1, OUT)] = say("bias_shape_help")
+        known[(1, OUT)] = say("bias_2d_help")
     if len(leading) == 0:
         observed = _construct(probe)
         if observed["bias"].get("shape") == [OUT]:
@@ -325,7 +343,16 @@ def test_output_values_without_bias(probe):
     """With bias=False, forward returns x @ weights."""
     x, weights = seeded_randn(4, IN), seeded_randn(IN, OUT)
     output = _observe_forward(probe, x, LAYER_NO_BIAS, weights=weights, use_bias=False)
-    expect_close(output, x @ weights, _call(x, LAYER_NO_BIAS), hint=say("bias_false_forward_hint"))
+    mistakes = {
+        say("activation_hint", name=name): function(x @ weights)
+        for name, function in (
+            ("relu", torch.relu),
+            ("sigmoid", torch.sigmoid),
+            ("tanh", torch.tanh),
+        )
+    }
+    hint = known_mistake(output, mistakes, atol=1e-5)
+    expect_close(output, x @ weights, _call(x, LAYER_NO_BIAS), hint=hint)
 
 
 @check(points=1.5, category="gradients", covers=["gradients-flow"])
@@ -346,9 +373,11 @@ def test_gradients_reach_parameters(probe):
             grad_output=grad_output,
         )
     if "assign_problem" in observed:
-        raise _cannot_set(observed["assign_problem"])
+        raise _cannot_set(probe, observed["assign_problem"])
+    if observed.get("output_is_none"):
+        raise Failure(say("returned_none", call=_call(x)), say("forgot_return_hint"))
     if not observed["output_requires_grad"]:
-        raise Failure(say("no_grad_output", call=_call(x)), say("grad_none_help", name="weights"))
+        raise Failure(say("no_grad_output", call=_call(x)), say("no_grad_output_help"))
     expected = autograd_gradients(
         lambda weights, bias, x: x @ weights + bias,
         wrt={"weights": weights, "bias": bias},
@@ -358,10 +387,22 @@ def test_gradients_reach_parameters(probe):
     for name in ("weights", "bias"):
         actual = observed[f"{name}_grad"]
         if actual is None:
-            frozen = _construct(probe).get("frozen", [])
-            help_key = "frozen_help" if name in frozen else "grad_none_help"
-            raise Failure(say("grad_none", name=name), say(help_key, name=name))
+            raise Failure(
+                say("grad_none", name=name), _no_grad_help(probe, observed, name, x, weights, bias)
+            )
         expect_gradient(actual, expected[name], say("grad_after", name=name, call=call))
+
+
+def _no_grad_help(probe, observed, name, x, weights, bias) -> str:
+    """Why `name` got no gradient: not registered, frozen, used detached, or not used at all."""
+    if name not in observed.get("registered", []):
+        return say("not_registered_help", name=name)
+    if name in _construct(probe).get("frozen", []):
+        return say("frozen_help", name=name)
+    output = observed.get("output")
+    if isinstance(output, torch.Tensor) and is_close(output, x @ weights + bias):
+        return say("detached_help", name=name)
+    return say("bias_missing_hint") if name == "bias" else say("weights_unused_help")
 
 
 @check(points=1, category="convergence", covers=["gradients-flow", "forward-values"])
@@ -387,7 +428,7 @@ def test_sgd_fits_linear_regression(probe):
         )
     except (KeyError, RuntimeError):
         for name in PARAMETER_SHAPES:
-            _expect_parameter(observed[name], name)
+            _expect_parameter(observed, name)
         loss = float("inf")
     if not loss < limit:
         raise Failure(

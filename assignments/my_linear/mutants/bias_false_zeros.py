@@ -2,7 +2,7 @@
 
 clauses: bias-false-none
 catches: api
-hint: expected None
+hint: not a tensor of zeros
 """
 
 import torch

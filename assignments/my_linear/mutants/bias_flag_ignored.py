@@ -2,7 +2,7 @@
 
 clauses: bias-false-none
 catches: api, values
-hint: bias=False
+hint: don't create the bias parameter
 """
 
 import torch

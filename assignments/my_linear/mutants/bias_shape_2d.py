@@ -2,7 +2,7 @@
 
 clauses: bias-shape
 catches: shapes, values, gradients
-hint: shape (out_features,)
+hint: not (1, out_features)
 """
 
 import torch

@@ -2,7 +2,7 @@
 
 clauses: bias-shape
 catches: shapes, values, gradients, convergence
-hint: shape (out_features,)
+hint: in_features entries
 """
 
 import torch

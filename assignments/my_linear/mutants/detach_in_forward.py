@@ -2,7 +2,7 @@
 
 clauses: gradients-flow
 catches: gradients, convergence
-hint: without `.detach()`
+hint: forward uses it detached
 """
 
 import torch

@@ -2,7 +2,7 @@
 
 clauses: forward-values
 catches: shapes, values, gradients, convergence
-hint: float64 against float32
+hint: different dtypes met
 """
 
 import torch

@@ -2,7 +2,7 @@
 
 clauses: weights-parameter
 catches: api, shapes, values, gradients, convergence
-hint: hard-coded `.cuda()`
+hint: This grader runs on the CPU
 """
 
 import torch

@@ -2,7 +2,7 @@
 
 clauses: class-module, weights-parameter
 catches: api, shapes, values, gradients, convergence
-hint: super().__init__()
+hint: before creating any nn.Parameter
 """
 
 import torch

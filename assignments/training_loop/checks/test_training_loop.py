@@ -132,7 +132,7 @@ def describe_calls(observed: dict[str, Any], epochs: int, rows: int) -> tuple[st
         return message, say("hint_minibatch")
     if len(set(counts.values())) == 1 and counts["step"] not in (0, epochs):
         message = say("epochs_ran", count=counts["step"], epochs=epochs)
-        return message, say("wrong_length_help")
+        return message, _epochs_hint(counts["step"], epochs)
     for step in STEPS:
         if counts[step] == epochs:
             continue
@@ -254,8 +254,12 @@ def _expect_list(observed: dict[str, Any], call: str, epochs: int) -> None:
     if observed["length"] != epochs:
         raise Failure(
             say("wrong_length", call=call, length=observed["length"], epochs=epochs),
-            say("wrong_length_help"),
+            _epochs_hint(observed["length"], epochs),
         )
+
+
+def _epochs_hint(count: int, epochs: int) -> str:
+    return say("hint_too_few_epochs") if count < epochs else say("hint_too_many_epochs")
 
 
 def _expect_list_of_floats(observed: dict[str, Any], call: str, epochs: int) -> None:
@@ -267,7 +271,9 @@ def _expect_list_of_floats(observed: dict[str, Any], call: str, epochs: int) -> 
         )
     kinds = sorted(set(observed["item_types"]))
     if kinds != ["float"]:
-        raise Failure(say("not_floats", call=call, kind=", ".join(kinds)), say("not_floats_help"))
+        detached = kinds == ["Tensor"] and not any(observed.get("item_requires_grad", [True]))
+        help = say("hint_detached_loss") if detached else say("not_floats_help")
+        raise Failure(say("not_floats", call=call, kind=", ".join(kinds)), help)
 
 
 @contextmanager
@@ -355,7 +361,14 @@ def test_returns_list_of_floats(probe):
     _expect_list_of_floats(observed, call, epochs)
 
 
-CANONICAL = ["call-order", "once-per-epoch", "epochs-count", "loss-before-update", "any-optimizer"]
+CANONICAL = [
+    "returns-list",
+    "call-order",
+    "once-per-epoch",
+    "epochs-count",
+    "loss-before-update",
+    "any-optimizer",
+]
 
 
 @check(points=2, category="values", covers=CANONICAL)

@@ -2,7 +2,7 @@
 
 clauses: epochs-count, returns-list
 catches: api, values
-hint: for epoch in range(epochs)
+hint: fewer epochs than
 """
 
 

@@ -2,7 +2,7 @@
 
 clauses: returns-floats
 catches: api
-hint: `loss.item()`
+hint: is still a tensor
 """
 
 

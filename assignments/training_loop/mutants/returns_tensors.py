@@ -2,7 +2,7 @@
 
 clauses: returns-floats
 catches: api
-hint: loss.item()
+hint: keeps the whole graph alive
 """
 
 

@@ -2,7 +2,7 @@
 
 clauses: call-order
 catches: values, convergence
-hint: call `optimizer.step()`
+hint: The parameters never changed
 """
 
 

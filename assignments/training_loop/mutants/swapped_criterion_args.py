@@ -2,7 +2,7 @@
 
 clauses: criterion-order
 catches: convergence
-hint: criterion(outputs, labels)
+hint: the prediction first and the target second
 """
 
 

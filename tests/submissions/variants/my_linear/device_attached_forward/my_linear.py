@@ -1,3 +1,8 @@
+"""A correct my linear in the style: device attached forward.
+
+permits: any-init
+"""
+
 import torch
 import torch.nn as nn
 

@@ -1,3 +1,8 @@
+"""A correct my linear in the style: einsum kaiming.
+
+permits: any-init
+"""
+
 import torch
 from torch import nn
 

@@ -1,3 +1,8 @@
+"""A correct my linear in the style: f linear transposed view.
+
+permits: any-init
+"""
+
 import math
 
 import torch

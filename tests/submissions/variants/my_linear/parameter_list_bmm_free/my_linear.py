@@ -1,3 +1,8 @@
+"""A correct my linear in the style: parameter list bmm free.
+
+permits: any-init
+"""
+
 import torch
 from torch import nn
 from torch.nn import Parameter

@@ -1,3 +1,8 @@
+"""A correct my linear in the style: register parameter xavier.
+
+permits: any-init
+"""
+
 import torch
 import torch.nn as nn
 

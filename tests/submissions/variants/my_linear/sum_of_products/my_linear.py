@@ -1,3 +1,8 @@
+"""A correct my linear in the style: sum of products.
+
+permits: any-init
+"""
+
 import torch
 from torch import nn
 

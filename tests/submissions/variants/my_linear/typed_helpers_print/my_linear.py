@@ -1,3 +1,8 @@
+"""A correct my linear in the style: typed helpers print.
+
+permits: any-init, helpers-ok
+"""
+
 from __future__ import annotations
 
 import torch

@@ -1,3 +1,7 @@
+"""A correct training loop in the style: autograd backward typed.
+
+"""
+
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,7 @@
-"""A student who calls model.forward, clears with model.zero_grad() and uses float(loss)."""
+"""A student who calls model.forward, clears with model.zero_grad() and uses float(loss).
+
+permits: model-zero-grad-ok
+"""
 
 
 def train(model, inputs, labels, criterion, optimizer, epochs):

@@ -1,3 +1,7 @@
+"""A correct training loop in the style: functional call.
+
+"""
+
 import torch
 
 

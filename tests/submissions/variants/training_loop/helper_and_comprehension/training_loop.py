@@ -1,3 +1,7 @@
+"""A correct training loop in the style: helper and comprehension.
+
+"""
+
 from torch import nn
 
 

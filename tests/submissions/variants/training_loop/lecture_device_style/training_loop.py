@@ -1,3 +1,8 @@
+"""A correct training loop in the style: lecture device style.
+
+permits: model-zero-grad-ok
+"""
+
 import torch
 import torch.nn as nn
 

@@ -1,3 +1,7 @@
+"""A correct training loop in the style: manual grad clear.
+
+"""
+
 def train(model, inputs, labels, criterion, optimizer, epochs):
     """Clears the gradients by hand instead of calling zero_grad()."""
     losses = []

@@ -1,3 +1,8 @@
+"""A correct training loop in the style: trainer class wrapper.
+
+permits: model-zero-grad-ok
+"""
+
 import torch
 from torch import nn
 

@@ -1,3 +1,7 @@
+"""A correct training loop in the style: while set to none.
+
+"""
+
 def train(model, inputs, labels, criterion, optimizer, epochs):
     losses = []
     epoch = 0
