@@ -151,4 +151,8 @@ def fit(
         loss = torch.nn.functional.mse_loss(model(inputs), targets)
         loss.backward()
         optimizer.step()
-    return {"weights": tensor_info(model, "weights"), "bias": tensor_info(model, "bias")}
+    return {
+        "weights": tensor_info(model, "weights"),
+        "bias": tensor_info(model, "bias"),
+        "attributes": _attributes(model),
+    }
