@@ -163,12 +163,12 @@ def test_a_clear_the_spies_miss_is_never_reported_missing(how: str) -> None:
     log = _run_loop(FORWARDS["call"], BACKWARDS["method"], CLEARS[how], STEPS["method"])
     observed = {
         "calls": log.events,
-        "grads_clear": log.grads_clear,  # type: ignore[attr-defined]
-        "forward_shapes": log.forward_shapes,  # type: ignore[attr-defined]
+        "grads_clear": log.grads_clear,
+        "forward_shapes": log.forward_shapes,
         "inferred": log.inferred,
     }
     assert describe_calls(observed, epochs=3, rows=8) is None
-    assert all(log.grads_clear)  # type: ignore[attr-defined]
+    assert all(log.grads_clear)
 
 
 @pytest.mark.usefixtures("training_loop_messages")
@@ -181,8 +181,8 @@ def test_a_missing_clear_is_described_in_words() -> None:
     )
     observed = {
         "calls": log.events,
-        "grads_clear": log.grads_clear,  # type: ignore[attr-defined]
-        "forward_shapes": log.forward_shapes,  # type: ignore[attr-defined]
+        "grads_clear": log.grads_clear,
+        "forward_shapes": log.forward_shapes,
     }
     described = describe_calls(observed, epochs=3, rows=8)
     assert described is not None

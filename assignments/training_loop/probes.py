@@ -47,8 +47,8 @@ def train(
         "final_state": {k: v.detach().clone() for k, v in model.state_dict().items()},
         "calls": log.events[: MAX_REPORTED * 6],
         "inferred": log.inferred[:MAX_REPORTED],
-        "grads_clear": log.grads_clear[:MAX_REPORTED],  # type: ignore[attr-defined]
-        "forward_shapes": log.forward_shapes[:MAX_REPORTED],  # type: ignore[attr-defined]
+        "grads_clear": log.grads_clear[:MAX_REPORTED],
+        "forward_shapes": log.forward_shapes[:MAX_REPORTED],
         "criterion_shapes": loss_fn.argument_shapes[:3],
     }
     if isinstance(returned, (list, tuple)):

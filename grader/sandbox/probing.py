@@ -133,6 +133,9 @@ class CallLog:
     def __init__(self) -> None:
         self.events: list[str] = []
         self.inferred: list[str] = []
+        # Filled by `spy_module`: each forward's input shape; per backward, cleared before?
+        self.forward_shapes: list[list[int]] = []
+        self.grads_clear: list[bool] = []
         self.parameters: list[torch.Tensor] = []
         self._versions: list[int] = []
 
@@ -211,8 +214,6 @@ def spy_module(model: torch.nn.Module, log: CallLog) -> torch.nn.Module:
     """
     parameters = [p for p in model.parameters() if p.requires_grad]
     log.watch(parameters)
-    log.forward_shapes = []  # type: ignore[attr-defined]
-    log.grads_clear = []  # type: ignore[attr-defined]
     real_zero_grad = model.zero_grad
     real_forward = model.forward
 
@@ -222,17 +223,17 @@ def spy_module(model: torch.nn.Module, log: CallLog) -> torch.nn.Module:
 
     def forward(*args: Any, **kwargs: Any) -> Any:
         first = args[0] if args else next(iter(kwargs.values()), None)
-        log.forward_shapes.append(list(getattr(first, "shape", [])))  # type: ignore[attr-defined]
+        log.forward_shapes.append(list(getattr(first, "shape", [])))
         log.record("forward")
         return real_forward(*args, **kwargs)
 
     def backward(*_: Any) -> None:
         clear = all(p.grad is None or not bool(p.grad.any()) for p in parameters)
-        log.grads_clear.append(clear)  # type: ignore[attr-defined]
+        log.grads_clear.append(clear)
         log.record("backward")
 
     model.zero_grad = zero_grad  # type: ignore[method-assign]
-    model.forward = forward  # type: ignore[method-assign]
+    model.forward = forward
     if parameters:
         torch.autograd.graph.register_multi_grad_hook(parameters, backward, mode="any")
     return model
