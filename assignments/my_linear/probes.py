@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
 
-from grader.sandbox.probing import assign, probe, tensor_info
+from grader.sandbox.probing import assign, kind_of, probe, tensor_info
 
 
 def _build(student: Any, in_features: int, out_features: int, bias: bool | None) -> Any:
@@ -15,23 +16,74 @@ def _build(student: Any, in_features: int, out_features: int, bias: bool | None)
     return student.MyLinear(in_features, out_features, bias=bias)
 
 
+def _attributes(model: Any) -> list[str]:
+    """The public names stored on an instance: plain attributes, parameters, buffers."""
+    names = set(getattr(model, "__dict__", {}))
+    for table in ("_parameters", "_buffers", "_modules"):
+        names.update(getattr(model, "__dict__", {}).get(table, {}) or {})
+    return sorted(n for n in names if not n.startswith("_") and n != "training")
+
+
 @probe
 def construct(
     student: Any, in_features: int, out_features: int, bias: bool | None = None
 ) -> dict[str, Any]:
     model = _build(student, in_features, out_features, bias)
+    is_module = isinstance(model, torch.nn.Module)
+    observed: dict[str, Any] = {
+        "is_module": is_module,
+        "bases": [base.__name__ for base in type(model).__bases__],
+        "in_features": getattr(model, "in_features", None),
+        "out_features": getattr(model, "out_features", None),
+        "attributes": _attributes(model),
+        "weights": tensor_info(model, "weights"),
+        "bias": tensor_info(model, "bias"),
+        "parameters": {},
+        "optimizer_sees": 0,
+    }
+    if not is_module:
+        return observed
     try:
         seen = len(torch.optim.SGD(model.parameters(), lr=0.1).param_groups[0]["params"])
     except ValueError:
         seen = 0
+    observed.update(
+        parameters={name: list(p.shape) for name, p in model.named_parameters()},
+        frozen=[name for name, p in model.named_parameters() if not p.requires_grad],
+        optimizer_sees=seen,
+        forward_overridden=type(model).forward is not torch.nn.Module.forward,
+    )
+    return observed
+
+
+@probe
+def flags(student: Any, in_features: int, out_features: int) -> dict[str, Any]:
+    """What `bias` is when the flag is left out, given positionally, or given by keyword."""
+
+    def bias_kind(*args: Any, **kwargs: Any) -> str:
+        return kind_of(getattr(student.MyLinear(*args, **kwargs), "bias", None))
+
     return {
-        "is_module": isinstance(model, torch.nn.Module),
-        "in_features": getattr(model, "in_features", None),
-        "out_features": getattr(model, "out_features", None),
-        "parameters": {name: list(p.shape) for name, p in model.named_parameters()},
-        "optimizer_sees": seen,
-        "weights": tensor_info(model, "weights"),
-        "bias": tensor_info(model, "bias"),
+        "default": bias_kind(in_features, out_features),
+        "keyword_true": bias_kind(in_features, out_features, bias=True),
+        "positional_false": bias_kind(in_features, out_features, False),
+        "keyword_false": bias_kind(in_features, out_features, bias=False),
+    }
+
+
+@probe
+def names(student: Any) -> dict[str, Any]:
+    """What the student's module and class define, to name a near miss."""
+    cls = getattr(student, "MyLinear", None)
+    try:
+        init = list(inspect.signature(cls.__init__).parameters)[1:] if cls else None
+    except (TypeError, ValueError):
+        init = None
+    return {
+        "module": sorted(n for n in vars(student) if not n.startswith("_")),
+        "classes": sorted(n for n, v in vars(student).items() if inspect.isclass(v)),
+        "functions": sorted(n for n, v in vars(student).items() if inspect.isfunction(v)),
+        "init_parameters": init,
     }
 
 
@@ -69,6 +121,8 @@ def backward(
         if problem:
             return {"assign_problem": problem}
     output = model(x)
+    if output is None:
+        return {"output_is_none": True, "output_requires_grad": False}
     if not isinstance(output, torch.Tensor) or not output.requires_grad:
         return {"output_requires_grad": False, "weights_grad": None, "bias_grad": None}
     output.backward(grad_output)
@@ -77,7 +131,12 @@ def backward(
         f"{name}_grad": registered[name].grad if name in registered else None
         for name in ("weights", "bias")
     }
-    return {"output_requires_grad": True, "registered": sorted(registered), **grads}
+    return {
+        "output_requires_grad": True,
+        "registered": sorted(registered),
+        "output": output.detach().clone(),
+        **grads,
+    }
 
 
 @probe
@@ -92,4 +151,8 @@ def fit(
         loss = torch.nn.functional.mse_loss(model(inputs), targets)
         loss.backward()
         optimizer.step()
-    return {"weights": tensor_info(model, "weights"), "bias": tensor_info(model, "bias")}
+    return {
+        "weights": tensor_info(model, "weights"),
+        "bias": tensor_info(model, "bias"),
+        "attributes": _attributes(model),
+    }

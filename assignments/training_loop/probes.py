@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
@@ -40,10 +41,14 @@ def train(
     settings = {k: v for k, v in optimizer.items() if k != "name"}
     opt = spy_optimizer(OPTIMIZERS[optimizer["name"]](model.parameters(), **settings), log)
     returned = student.train(model, inputs, labels, loss_fn, opt, epochs)
+    log.finish()
     observed: dict[str, Any] = {
         "returned_type": type(returned).__name__,
         "final_state": {k: v.detach().clone() for k, v in model.state_dict().items()},
         "calls": log.events[: MAX_REPORTED * 6],
+        "inferred": log.inferred[:MAX_REPORTED],
+        "grads_clear": log.grads_clear[:MAX_REPORTED],
+        "forward_shapes": log.forward_shapes[:MAX_REPORTED],
         "criterion_shapes": loss_fn.argument_shapes[:3],
     }
     if isinstance(returned, (list, tuple)):
@@ -51,6 +56,18 @@ def train(
         observed.update(
             length=len(returned),
             item_types=[type(v).__name__ for v in items],
+            item_requires_grad=[bool(getattr(v, "requires_grad", False)) for v in items],
             values=to_floats(items),
         )
     return observed
+
+
+@probe
+def signature(student: Any) -> dict[str, Any]:
+    """The names of train's parameters, to name a reordered or renamed argument."""
+    function = getattr(student, "train", None)
+    try:
+        names = list(inspect.signature(function).parameters) if callable(function) else None
+    except (TypeError, ValueError):
+        names = None
+    return {"parameters": names}

@@ -9,8 +9,10 @@ never decides pass or fail: that happens in the judge, which does not trust anyt
   instance or dict actually has, so the judge can name a near miss (`grader.feedback`).
 - Spies record the order of calls into one `CallLog`, which the probe returns as a list of
   names for the check to compare: `spy_optimizer` (`zero_grad`, `step`), `spy_module`
-  (`forward`, `zero_grad`, and `backward` when a gradient reaches the first parameter) and
-  `SpyCriterion` (each call, with its arguments' shapes, to catch swapped arguments).
+  (`forward` however the model is called, `zero_grad`, one `backward` per backward pass) and
+  `SpyCriterion` (each call, with its arguments' shapes, to catch swapped arguments). A call
+  a spy cannot see is inferred from its effect where it has one (see `CallLog`), so a spy
+  never reports "not called" for a call that happened.
 """
 
 from __future__ import annotations
@@ -137,13 +139,48 @@ def assign(owner: Any, name: str, value: torch.Tensor) -> dict[str, Any] | None:
 
 
 class CallLog:
-    """An ordered record of calls, shared by the spies of one probe."""
+    """An ordered record of calls, shared by the spies of one probe.
+
+    `watch(parameters)` lets the log see what a call list alone misses: an update of the
+    parameters that no spied `step()` made (the student called the optimizer some other way)
+    is recorded as a `step` before the next event, so a spy never reports "not called" for a
+    step that happened. `inferred` counts the events recorded that way.
+    """
 
     def __init__(self) -> None:
         self.events: list[str] = []
+        self.inferred: list[str] = []
+        # Filled by `spy_module`: each forward's input shape; per backward, cleared before?
+        self.forward_shapes: list[list[int]] = []
+        self.grads_clear: list[bool] = []
+        self.parameters: list[torch.Tensor] = []
+        self._versions: list[int] = []
+
+    def watch(self, parameters: Iterable[torch.Tensor]) -> None:
+        self.parameters = list(parameters)
+        self._versions = self._current_versions()
+
+    def _current_versions(self) -> list[int]:
+        return [int(getattr(p, "_version", 0)) for p in self.parameters]
+
+    def _infer_step(self) -> None:
+        versions = self._current_versions()
+        if versions != self._versions and (not self.events or self.events[-1] != "step"):
+            self.events.append("step")
+            self.inferred.append("step")
+        self._versions = versions
 
     def record(self, event: str) -> None:
+        if self.parameters:
+            self._infer_step()
         self.events.append(event)
+        if self.parameters:
+            self._versions = self._current_versions()
+
+    def finish(self) -> None:
+        """Call once the student's code has returned: an unspied last update is recorded."""
+        if self.parameters:
+            self._infer_step()
 
 
 def spy_optimizer(optimizer: torch.optim.Optimizer, log: CallLog) -> torch.optim.Optimizer:
@@ -164,24 +201,67 @@ def spy_optimizer(optimizer: torch.optim.Optimizer, log: CallLog) -> torch.optim
     return optimizer
 
 
+def _reaches(output: Any, parameters: list[torch.Tensor], limit: int = 10_000) -> bool:
+    """Whether `output`'s autograd graph uses one of `parameters` (a forward pass happened)."""
+    ids = {id(p) for p in parameters}
+    stack = [getattr(output, "grad_fn", None)]
+    seen: set[int] = set()
+    while stack and len(seen) < limit:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if id(getattr(node, "variable", None)) in ids:
+            return True
+        stack.extend(next_node for next_node, _ in getattr(node, "next_functions", ()))
+    return False
+
+
 def spy_module(model: torch.nn.Module, log: CallLog) -> torch.nn.Module:
-    """Record forward passes, `zero_grad` on the model, and gradients arriving (backward)."""
+    """Record forward passes, `zero_grad` on the model, and each backward pass.
+
+    The forward spy replaces the instance's `forward`, which every way of calling a module
+    goes through (`model(x)`, `model.forward(x)`, `nn.Module.__call__(model, x)`, a wrapping
+    module, `torch.func.functional_call`); a forward the spy still misses (say
+    `nn.Linear.forward(model, x)`) is inferred by `SpyCriterion` from the autograd graph of
+    the outputs. One backward event is recorded per backward pass that reaches the parameters,
+    however it was started (`loss.backward()`, `torch.autograd.backward`, `autograd.grad`),
+    and `log.grads_clear` says, for each, whether the gradients were cleared beforehand (by
+    `zero_grad` or by hand), so a check can tell a missing clear from an unspied one.
+    """
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    log.watch(parameters)
     real_zero_grad = model.zero_grad
+    real_forward = model.forward
 
     def zero_grad(*args: Any, **kwargs: Any) -> Any:
         log.record("zero_grad")
         return real_zero_grad(*args, **kwargs)
 
+    def forward(*args: Any, **kwargs: Any) -> Any:
+        first = args[0] if args else next(iter(kwargs.values()), None)
+        log.forward_shapes.append(list(getattr(first, "shape", [])))
+        log.record("forward")
+        return real_forward(*args, **kwargs)
+
+    def backward(*_: Any) -> None:
+        clear = all(p.grad is None or not bool(p.grad.any()) for p in parameters)
+        log.grads_clear.append(clear)
+        log.record("backward")
+
     model.zero_grad = zero_grad  # type: ignore[method-assign]
-    model.register_forward_hook(lambda *_: log.record("forward"))
-    first = next(iter(model.parameters()), None)
-    if first is not None:
-        first.register_hook(lambda grad: log.record("backward"))
+    model.forward = forward
+    if parameters:
+        torch.autograd.graph.register_multi_grad_hook(parameters, backward, mode="any")
     return model
 
 
 class SpyCriterion(torch.nn.Module):
-    """Wrap a loss module and record each call, with the shapes of its two arguments."""
+    """Wrap a loss module and record each call, with the shapes of its two arguments.
+
+    Called with outputs that come from the watched parameters while no forward pass was
+    recorded since the last criterion call, it records the forward pass it missed first.
+    """
 
     def __init__(self, criterion: torch.nn.Module, log: CallLog) -> None:
         super().__init__()
@@ -189,10 +269,20 @@ class SpyCriterion(torch.nn.Module):
         self.log = log
         self.argument_shapes: list[list[list[int]]] = []
 
-    def forward(self, outputs: Any, labels: Any) -> Any:
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        arguments = list(args) + [kwargs[k] for k in ("input", "target") if k in kwargs]
+        events = self.log.events
+        since = (
+            events[len(events) - events[::-1].index("criterion") :]
+            if "criterion" in events
+            else events
+        )
+        if arguments and "forward" not in since and _reaches(arguments[0], self.log.parameters):
+            self.log.record("forward")
+            self.log.inferred.append("forward")
         self.log.record("criterion")
-        self.argument_shapes.append([list(getattr(a, "shape", [])) for a in (outputs, labels)])
-        return self.criterion(outputs, labels)
+        self.argument_shapes.append([list(getattr(a, "shape", [])) for a in arguments[:2]])
+        return self.criterion(*args, **kwargs)
 
 
 def to_floats(values: Iterable[Any]) -> list[float | None]:

@@ -1,7 +1,8 @@
 """The bias=False flag is ignored: a bias parameter is always registered.
 
+clauses: bias-false-none
 catches: api, values
-hint: bias=False
+hint: don't create the bias parameter
 """
 
 import torch

@@ -1,5 +1,6 @@
 """The bias is created but forward returns x @ W without adding it.
 
+clauses: forward-values
 catches: values, gradients, convergence
 hint: Is the bias added in forward
 """

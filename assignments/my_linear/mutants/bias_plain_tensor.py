@@ -1,5 +1,6 @@
 """The bias is a plain zeros tensor with requires_grad=True, so it is not a registered parameter.
 
+clauses: bias-parameter
 catches: api, gradients, convergence
 hint: Is `bias` an `nn.Parameter`
 """

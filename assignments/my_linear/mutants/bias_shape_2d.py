@@ -1,7 +1,8 @@
 """The bias has shape (1, out_features) instead of (out_features,).
 
+clauses: bias-shape
 catches: shapes, values, gradients
-hint: shape (out_features,)
+hint: not (1, out_features)
 """
 
 import torch

@@ -1,7 +1,8 @@
 """forward uses self.weights.detach(), so no gradient reaches the weights.
 
+clauses: gradients-flow
 catches: gradients, convergence
-hint: without `.detach()`
+hint: forward uses it detached
 """
 
 import torch

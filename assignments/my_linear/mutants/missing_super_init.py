@@ -1,7 +1,8 @@
 """super().__init__() is never called, so assigning a parameter raises in the constructor.
 
+clauses: class-module, weights-parameter
 catches: api, shapes, values, gradients, convergence
-hint: super().__init__()
+hint: before creating any nn.Parameter
 """
 
 import torch

@@ -1,5 +1,6 @@
 """The weights are a plain tensor with requires_grad=True instead of an nn.Parameter.
 
+clauses: weights-parameter
 catches: api, gradients, convergence
 hint: Is `weights` an `nn.Parameter`
 """

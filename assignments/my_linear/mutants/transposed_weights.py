@@ -1,5 +1,6 @@
 """The weights are stored as (out_features, in_features), like nn.Linear, but used as x @ W.
 
+clauses: weights-shape
 catches: shapes, values, gradients, convergence
 hint: stores weights as (in_features, out_features)
 """

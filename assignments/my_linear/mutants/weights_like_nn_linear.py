@@ -2,6 +2,7 @@
 
 The layer computes the right outputs, but breaks the contract on the parameter's layout.
 
+clauses: weights-shape
 catches: shapes, values, gradients, convergence
 hint: Are the weights stored as (in_features, out_features)?
 """

@@ -1,5 +1,6 @@
 """optimizer.step() is called twice per epoch.
 
+clauses: once-per-epoch
 catches: values
 hint: steps twice per epoch
 """

@@ -1,5 +1,6 @@
 """The recorded loss is recomputed after optimizer.step(), so it is the next epoch's loss.
 
+clauses: loss-before-update
 catches: values
 hint: Record the loss computed in this epoch's forward pass
 """

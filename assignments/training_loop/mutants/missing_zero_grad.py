@@ -1,5 +1,6 @@
 """optimizer.zero_grad() is never called, so gradients accumulate from epoch to epoch.
 
+clauses: call-order
 catches: values, convergence
 hint: gradients accumulate
 """

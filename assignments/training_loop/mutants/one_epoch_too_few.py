@@ -1,7 +1,8 @@
 """The loop runs range(epochs - 1), one epoch too few.
 
+clauses: epochs-count, returns-list
 catches: api, values
-hint: for epoch in range(epochs)
+hint: fewer epochs than
 """
 
 

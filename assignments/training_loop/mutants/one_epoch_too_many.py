@@ -1,7 +1,8 @@
 """The loop runs range(epochs + 1), one epoch too many.
 
+clauses: epochs-count, returns-list
 catches: api, values
-hint: for epoch in range(epochs)
+hint: more epochs than
 """
 
 

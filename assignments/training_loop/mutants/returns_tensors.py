@@ -1,7 +1,8 @@
 """The loss tensors are appended to the list instead of Python floats.
 
+clauses: returns-floats
 catches: api
-hint: loss.item()
+hint: keeps the whole graph alive
 """
 
 

@@ -1,5 +1,6 @@
 """optimizer.step() is called before loss.backward(), so every step runs without gradients.
 
+clauses: call-order
 catches: values, convergence
 hint: must come after `loss.backward()`
 """

@@ -1,7 +1,8 @@
 """The criterion is called as criterion(labels, outputs), target first.
 
+clauses: criterion-order
 catches: convergence
-hint: criterion(outputs, labels)
+hint: the prediction first and the target second
 """
 
 

@@ -1,5 +1,6 @@
 """optimizer.zero_grad() is called between backward and step, so step sees no gradients.
 
+clauses: call-order
 catches: values, convergence
 hint: `zero_grad()` runs between `backward()` and `step()`
 """

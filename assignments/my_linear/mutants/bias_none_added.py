@@ -1,0 +1,26 @@
+"""forward always adds self.bias, which fails when bias=False left it None.
+
+clauses: forward-no-bias
+catches: values
+hint: if self.bias is not None
+"""
+
+import torch
+from torch import nn
+
+
+class MyLinear(nn.Module):
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+
+        self.weights = nn.Parameter(torch.randn(in_features, out_features))
+
+        if bias:
+            self.bias = nn.Parameter(torch.randn(out_features))
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        return x @ self.weights + self.bias

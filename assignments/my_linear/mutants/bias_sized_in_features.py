@@ -1,0 +1,29 @@
+"""The bias has in_features entries instead of out_features.
+
+clauses: bias-shape
+catches: shapes, values, gradients, convergence
+hint: in_features entries
+"""
+
+import torch
+from torch import nn
+
+
+class MyLinear(nn.Module):
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+
+        self.weights = nn.Parameter(torch.randn(in_features, out_features))
+
+        if bias:
+            self.bias = nn.Parameter(torch.randn(in_features))
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        y = x @ self.weights
+        if self.bias is not None:
+            y = y + self.bias
+        return y

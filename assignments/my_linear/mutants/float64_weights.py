@@ -1,0 +1,29 @@
+"""The parameters are created as float64, so forward fails on float32 input.
+
+clauses: forward-values
+catches: shapes, values, gradients, convergence
+hint: different dtypes met
+"""
+
+import torch
+from torch import nn
+
+
+class MyLinear(nn.Module):
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+
+        self.weights = nn.Parameter(torch.randn(in_features, out_features, dtype=torch.float64))
+
+        if bias:
+            self.bias = nn.Parameter(torch.randn(out_features, dtype=torch.float64))
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        y = x @ self.weights
+        if self.bias is not None:
+            y = y + self.bias
+        return y

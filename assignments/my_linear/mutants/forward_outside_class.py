@@ -1,0 +1,28 @@
+"""forward is written at the top level of the file, not indented into the class.
+
+clauses: forward-values, forward-shapes
+catches: shapes, values, gradients, convergence
+hint: outside `class MyLinear`
+"""
+
+import torch
+from torch import nn
+
+
+class MyLinear(nn.Module):
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        self.weights = nn.Parameter(torch.randn(in_features, out_features))
+        if bias:
+            self.bias = nn.Parameter(torch.randn(out_features))
+        else:
+            self.bias = None
+
+
+def forward(self, x):
+    y = x @ self.weights
+    if self.bias is not None:
+        y = y + self.bias
+    return y

@@ -1,0 +1,27 @@
+"""The constructor never stores in_features and out_features.
+
+clauses: stores-sizes
+catches: api
+hint: self.in_features = in_features
+"""
+
+import torch
+from torch import nn
+
+
+class MyLinear(nn.Module):
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__()
+
+        self.weights = nn.Parameter(torch.randn(in_features, out_features))
+
+        if bias:
+            self.bias = nn.Parameter(torch.randn(out_features))
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        y = x @ self.weights
+        if self.bias is not None:
+            y = y + self.bias
+        return y

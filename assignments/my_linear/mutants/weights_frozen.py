@@ -1,0 +1,29 @@
+"""The weights are created with requires_grad=False, so they never get a gradient.
+
+clauses: gradients-flow
+catches: gradients, convergence
+hint: requires_grad=False
+"""
+
+import torch
+from torch import nn
+
+
+class MyLinear(nn.Module):
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+
+        self.weights = nn.Parameter(torch.randn(in_features, out_features), requires_grad=False)
+
+        if bias:
+            self.bias = nn.Parameter(torch.randn(out_features))
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        y = x @ self.weights
+        if self.bias is not None:
+            y = y + self.bias
+        return y
