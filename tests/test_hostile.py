@@ -124,7 +124,8 @@ def test_files_planted_for_later_runs_never_land(injection, grade_folder):
             f"the sandbox cannot confine writes here: landlock is {protections['landlock']}"
         )
     assert landed == []
-    assert set(planted.values()) == {"PermissionError"}
+    # Landlock denies the write; under the private root the folder is read-only or absent.
+    assert set(planted.values()) <= {"PermissionError", "FileNotFoundError", "OSError"}
     later = grade_folder(REFERENCE)
     assert later.report["score"] == later.report["max_score"] > 0
 
@@ -172,7 +173,7 @@ def test_the_reference_and_hidden_checks_cannot_be_read(tamper, grade_folder):
     assert tamper.assignment("training_loop")["score"] == baseline(grade_folder, "training_loop")
     assert not [what for what, result in attempts.items() if result.startswith("read")]
     for what in ("grader __file__", "hidden checks", "/etc/passwd", "home folder"):
-        assert attempts[what] == "PermissionError", (what, attempts[what])
+        assert attempts[what] in ("PermissionError", "FileNotFoundError"), (what, attempts[what])
 
 
 # ------------------------------------------------------------------------- 6. exhaustion

@@ -142,3 +142,17 @@ def test_with_protections_on_no_listener_is_reached(listeners, tmp_path):
             assert result == "PermissionError", (what, result)
     assert tried["socketpair own"] == "pair"
     assert graded.assignment("training_loop")["score"] > 0
+
+
+def test_dataloader_workers_get_a_clear_message(grade_folder):
+    """Honest code that needs worker processes: told why, not shown a bare OSError."""
+    from grader.messages import say, set_language
+
+    set_language("en")
+    graded = grade_folder(
+        SUBMISSIONS / "dataloader_workers", "-a", "training_loop", "--timeout", "3"
+    )
+    checks = graded.assignment("training_loop")["checks"]
+    assert {c["status"] for c in checks} <= {"failed", "timeout", "not_run"}
+    shown = [c for c in checks if c["status"] != "not_run"]
+    assert shown and all(c["hint"] == say("no_worker_processes") for c in shown), shown

@@ -89,6 +89,13 @@ def one_line(value: str, width: int = REASON_WIDTH) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
+def wrapped(value: str, width: int = 92) -> list[str]:
+    """`value` as the terminal lays it out at `width` columns, made safe after layout."""
+    buffer = io.StringIO()
+    console(buffer, False, width).print(Text(_plain(value)))
+    return finish(buffer.getvalue(), False).splitlines()
+
+
 def _plain(value: str) -> str:
     """Student text with controls shown as escapes and white space folded, ready for rich."""
     return " ".join(text.visible_controls(value).split())

@@ -121,8 +121,19 @@ def _prepare_v2(here: str) -> Hierarchy | str:
     return Hierarchy(2, here)
 
 
+def _sweep(parent: str) -> None:
+    """Remove empty cgroups left by graders that were killed before they could clean up."""
+    with contextlib.suppress(OSError):
+        for entry in os.listdir(parent):
+            owner = entry.split("-")[1] if entry.startswith("sandbox-") else ""
+            if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
+                with contextlib.suppress(OSError):
+                    os.rmdir(os.path.join(parent, entry))
+
+
 def create(hierarchy: Hierarchy, limit: int = PIDS_PER_SANDBOX) -> str:
     """A fresh cgroup for one sandbox, limited to `limit` processes and threads."""
+    _sweep(hierarchy.parent)
     path = os.path.join(hierarchy.parent, f"sandbox-{os.getpid()}-{next(_counter)}")
     os.mkdir(path)
     try:

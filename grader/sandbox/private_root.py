@@ -59,7 +59,8 @@ def enter(
 ) -> None:
     """Build the private root at `new_root` and make it this mount namespace's `/`."""
     new_root.mkdir(mode=0o755, exist_ok=True)
-    linux.mount("torchgrade-root", str(new_root), "tmpfs", linux.MS_NOSUID, "mode=0755,size=4m")
+    flags = linux.MS_NOSUID | linux.MS_NODEV  # a user namespace may mount no device-capable tmpfs
+    linux.mount("torchgrade-root", str(new_root), "tmpfs", flags, "mode=0755,size=4m")
     bound: list[str] = []
     for path, rights in sorted(readable):
         if not os.path.exists(path) or any(_beneath(path, b) for b in bound):

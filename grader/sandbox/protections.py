@@ -264,10 +264,17 @@ def enter_namespaces(flags: int, user_namespace: bool) -> None:
     if user_namespace:
         uid, gid = os.getuid(), os.getgid()
         linux.unshare(linux.CLONE_NEWUSER)
+        # A non-dumpable process's /proc/self files belong to root: it could not write its
+        # own maps. Dumpable for these three writes only.
+        dumpable = linux.prctl(linux.PR_GET_DUMPABLE)
+        linux.prctl(linux.PR_SET_DUMPABLE, 1)
         maps = (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"), ("gid_map", f"0 {gid} 1"))
-        for name, text in maps:
-            with open(f"/proc/self/{name}", "w") as handle:
-                handle.write(text)
+        try:
+            for name, text in maps:
+                with open(f"/proc/self/{name}", "w") as handle:
+                    handle.write(text)
+        finally:
+            linux.prctl(linux.PR_SET_DUMPABLE, dumpable)
     linux.unshare(flags)
 
 
@@ -492,9 +499,9 @@ def _inside_namespaces(scratch: Path, user_namespace: bool) -> dict[str, str]:
         linux.umount(str(scratch))
     except OSError as exc:
         result["scratch_quota"] = _off(f"could not mount a tmpfs: {_reason(exc)}")
+    result.update(_try_private_root(scratch))
     if user_namespace:
         result.update(_try_capability_drop(root=True))
-    result.update(_try_private_root(scratch))
     return result
 
 

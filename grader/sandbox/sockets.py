@@ -68,7 +68,9 @@ def notices(fd: int) -> list[str]:
 
 def denied_by_sandbox(exc: BaseException) -> bool:
     """A permission error raised inside multiprocessing, socket or DataLoader machinery."""
-    if not isinstance(exc, OSError) or exc.errno not in _DENIED or exc.__traceback__ is None:
+    # ENOENT: under the private root, /dev/shm (where semaphores live) is not there at all.
+    denied = (*_DENIED, errno.ENOENT)
+    if not isinstance(exc, OSError) or exc.errno not in denied or exc.__traceback__ is None:
         return False
     innermost = traceback.extract_tb(exc.__traceback__)[-1].filename
     return any(part in innermost for part in _MACHINERY)
