@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 Category = Literal["api", "shapes", "values", "gradients", "convergence"]
 Visibility = Literal["visible", "hidden", "after_due_date", "after_published"]
