@@ -106,7 +106,7 @@ def test_reference_run_fails_when_reference_is_wrong(tmp_path):
     """A broken reference folder makes `grade reference` exit non-zero and say why."""
     broken = tmp_path / "reference"
     broken.mkdir()
-    for file in REFERENCE.iterdir():
+    for file in REFERENCE.glob("*.py"):
         (broken / file.name).write_text(file.read_text())
     (broken / "scratch_lr.py").write_text(
         (SUBMISSIONS / "scratch_lr_sign_error" / "scratch_lr.py").read_text()

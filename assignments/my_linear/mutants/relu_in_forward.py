@@ -1,7 +1,7 @@
 """forward applies a ReLU, as if MyLinear were a hidden layer.
 
 clauses: forward-values
-catches: values
+catches: convergence, gradients, values
 hint: applies relu
 """
 

@@ -1,7 +1,7 @@
 """The weights are stored as self.weight, nn.Linear's name, instead of self.weights.
 
 clauses: weights-parameter
-catches: api, shapes, values, gradients
+catches: api, convergence, gradients, shapes, values
 hint: Found `weight`
 """
 

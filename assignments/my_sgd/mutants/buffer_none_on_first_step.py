@@ -1,6 +1,6 @@
 """The buffers start as None and step() uses them before giving them a value.
 
-catches: values, convergence
+catches: api, convergence, values
 clauses: buffer-first-step
 hint: buffer does not exist yet
 """

@@ -1,6 +1,6 @@
 """The momentum argument is named beta, so MySGD(params, lr, momentum=...) fails.
 
-catches: values, convergence
+catches: api, convergence, values
 clauses: sgd-class
 hint: third argument is named `momentum`
 """

@@ -1,6 +1,6 @@
 """One momentum buffer is shared by all parameters.
 
-catches: values, convergence
+catches: api, convergence, values
 clauses: buffer-per-param
 hint: The shapes of different parameters got mixed
 """

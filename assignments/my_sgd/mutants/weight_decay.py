@@ -1,6 +1,6 @@
 """step() adds a weight decay of 0.01 to every gradient.
 
-catches: values, convergence
+catches: api, convergence, values
 clauses: step-like-torch
 hint: weight decay 0.01
 """

@@ -1,6 +1,6 @@
 """backward differentiates the loss with torch.autograd.grad on copies of w and b.
 
-catches: api
+catches: api, gradients
 clauses: no-autograd-calls
 hint: No autograd in this exercise
 """

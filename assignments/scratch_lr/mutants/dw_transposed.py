@@ -1,6 +1,6 @@
 """dw is computed as (yhat - y) @ x.T, of shape (1, dim) instead of the shape of w.
 
-catches: gradients
+catches: convergence, gradients
 clauses: backward-dw-shape
 hint: dw must have the shape of w
 """

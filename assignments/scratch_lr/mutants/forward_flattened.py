@@ -1,6 +1,6 @@
 """forward sums w * x over the features without keepdim, returning shape (m,).
 
-catches: shapes
+catches: shapes, values
 clauses: forward-shape
 hint: must not be flattened
 """

@@ -1,6 +1,6 @@
 """grads uses the keys 'dW' and 'dB', not 'dw' and 'db'.
 
-catches: shapes, gradients
+catches: gradients, shapes, values
 clauses: init-grads, backward-dw
 hint: has the key 'dW'
 """

@@ -1,6 +1,6 @@
 """The constructor's second argument is named learning_rate, so LR(dim, lr=...) fails.
 
-catches: api
+catches: api, convergence, values
 clauses: init-args
 hint: argument is named lr
 """

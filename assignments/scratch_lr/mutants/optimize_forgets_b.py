@@ -1,6 +1,6 @@
 """optimize() updates w but never b.
 
-catches: values
+catches: convergence, values
 clauses: optimize-b
 hint: left b unchanged
 """

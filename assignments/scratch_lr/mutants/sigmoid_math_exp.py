@@ -1,6 +1,6 @@
 """sigmoid uses math.exp, which works on one number, not on a tensor.
 
-catches: values, shapes
+catches: api, convergence, shapes, values
 clauses: sigmoid-elementwise
 hint: math.exp works on one number
 """

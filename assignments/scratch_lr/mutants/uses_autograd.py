@@ -1,7 +1,7 @@
 """w and b require grad, and backward gets dw and db from loss.backward() instead of the formulas.
 
 clauses: no-grad-params, no-autograd-calls
-catches: api
+catches: api, gradients
 hint: No autograd in this exercise
 """
 

@@ -1,6 +1,6 @@
 """w and the grads are created in float64, which float32 data cannot be multiplied with.
 
-catches: values, convergence
+catches: api, convergence, values
 clauses: init-w-zeros, init-grads
 hint: mix float64
 """
