@@ -9,11 +9,10 @@ wheel is then installed with pip into a fresh venv (torch from the system) and g
 
 from __future__ import annotations
 
-import re
-
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
