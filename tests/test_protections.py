@@ -178,3 +178,43 @@ def test_the_privilege_drop_path_runs_student_code_as_nobody(tmp_path):
     assert f"UID {uid} {uid}" in outcome.output
     assert f"NPROC {protections.PROCESS_LIMIT}" in outcome.output
     assert "WRITE True" in outcome.output
+
+
+WRITER = '''
+import os
+here = os.getcwd()
+for label, action in (
+    ("own", lambda: open(os.path.join(here, "mine.txt"), "w").write("ok")),
+    ("sibling file", lambda: open(os.path.join(os.path.dirname(here), "theirs.txt"), "w")),
+    ("sibling folder", lambda: os.mkdir(os.path.join(os.path.dirname(here), "probe-999"))),
+):
+    try:
+        action()
+        print("WRITE", label, "allowed")
+    except OSError as exc:
+        print("WRITE", label, type(exc).__name__)
+'''
+
+
+def test_a_probe_writes_in_its_own_scratch_folder_and_nowhere_beside_it(tmp_path):
+    """The zygote's shared Landlock layer allows writing beneath every probe's scratch root;
+    each child's own layer must narrow that to its own folder, call after call."""
+    plan = protections.plan()
+    if not plan.on("landlock"):
+        pytest.skip("Landlock is off here: " + plan.status["landlock"])
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    (folder / "my_linear.py").write_text(WRITER)
+    staged = stage(folder, tmp_path / "staged")
+    sandbox = Sandbox(spec.select(["my_linear"]), staged.folder, plan=plan)
+    try:
+        outputs = [
+            sandbox.call("my_linear", "construct", {"in_features": 2, "out_features": 1}, 0, 10)
+            for _ in range(2)
+        ]
+    finally:
+        sandbox.close()
+    for outcome in outputs:
+        assert "WRITE own allowed" in outcome.output, outcome.output
+        assert "WRITE sibling file PermissionError" in outcome.output, outcome.output
+        assert "WRITE sibling folder PermissionError" in outcome.output, outcome.output

@@ -1,7 +1,10 @@
 """Landlock: an unprivileged, allow-list file system (and TCP, and signal) sandbox in the kernel.
 
-A probe child builds one ruleset: read-only access to what Python and torch need, read-write
-access to its scratch folder, nothing else. After `restrict_self` the process and all its
+A probe child is restricted by two stacked layers: a base layer, built once in the zygote,
+with read-only access to what Python and torch need and read-write access to the zygote's
+scratch root; and its own narrow layer, which handles the writing rights only and grants
+them beneath its own scratch folder. Building the base layer walks about 700 paths, far too
+slow to repeat in every child. After `restrict_self` the process and all its
 descendants can no longer open anything outside those paths, whatever their uid. ABI 4 adds
 TCP bind/connect control; ABI 6 adds scoping, so signals and abstract unix sockets cannot reach
 processes outside the sandbox (the zygote, the judge, the CLI); ABI 9 adds RESOLVE_UNIX, which
@@ -100,30 +103,47 @@ def fs_rights(abi: int) -> int:
 
 @dataclass
 class Ruleset:
-    """Paths and the rights granted beneath each; everything else is denied."""
+    """Paths and the rights granted beneath each; every handled right is denied elsewhere.
+
+    `handled` narrows the rights this layer restricts (all of them by default), and `scoped`
+    says whether it also handles TCP and scopes signals and abstract sockets. A narrow layer
+    stacked on a full one restricts only what it handles: that is how a child adds its own
+    scratch folder to a base layer built once in the zygote.
+    """
 
     abi: int
     rules: dict[str, int] = field(default_factory=dict)
+    handled: int | None = None
+    scoped: bool = True
 
     def allow(self, path: str, rights: int) -> None:
         self.rules[path] = self.rules.get(path, 0) | rights
 
-    def enforce(self) -> None:
-        """Apply to this process and its future descendants. Needs no_new_privs (or root)."""
-        handled = fs_rights(self.abi)
+    def build(self) -> int:
+        """The ruleset as a kernel object: a file descriptor, which a fork shares."""
+        handled = fs_rights(self.abi) if self.handled is None else self.handled
         attr = _RulesetAttr(handled_access_fs=handled)
         size = 8
-        if self.abi >= 4:
+        if self.scoped and self.abi >= 4:
             attr.handled_access_net = NET_BIND_TCP | NET_CONNECT_TCP
             size = 16
-        if self.abi >= 6:
+        if self.scoped and self.abi >= 6:
             attr.scoped = SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL
             size = 24
         ruleset = linux.syscall(_CREATE_RULESET, ctypes.byref(attr), size, 0)
         try:
             for path, rights in sorted(self.rules.items()):
                 self._add(ruleset, path, rights & handled)
-            linux.syscall(_RESTRICT_SELF, ruleset, 0)
+        except BaseException:
+            os.close(ruleset)
+            raise
+        return ruleset
+
+    def enforce(self) -> None:
+        """Apply to this process and its future descendants. Needs no_new_privs (or root)."""
+        ruleset = self.build()
+        try:
+            restrict(ruleset)
         finally:
             os.close(ruleset)
 
@@ -141,3 +161,8 @@ class Ruleset:
                 linux.syscall(_ADD_RULE, ruleset, _RULE_PATH_BENEATH, ctypes.byref(rule), 0)
         finally:
             os.close(fd)
+
+
+def restrict(ruleset: int) -> None:
+    """Enforce a built ruleset on this process: a new Landlock domain, stacked on any before."""
+    linux.syscall(_RESTRICT_SELF, ruleset, 0)

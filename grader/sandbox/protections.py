@@ -233,6 +233,8 @@ def _readable_rules(protected: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
 
 
 def ruleset_for(scratch: Path, abi: int) -> landlock.Ruleset:
+    """One child's whole ruleset, in a single layer: for a zygote without its own pid
+    namespace, where only this process's /proc entry may be granted."""
     ruleset = landlock.Ruleset(abi, dict(readable_rules()))
     with contextlib.suppress(OSError):
         ruleset.allow(os.path.realpath("/proc/self"), landlock.READ)
@@ -240,6 +242,59 @@ def ruleset_for(scratch: Path, abi: int) -> landlock.Ruleset:
         ruleset.allow(device, landlock.READ_FILE | landlock.WRITE_FILE | landlock.TRUNCATE)
     ruleset.allow(str(scratch), landlock.WRITE_ALL)
     return ruleset
+
+
+def base_layer(scratch_root: Path, abi: int, whole_proc: bool) -> landlock.Ruleset:
+    """The layer a zygote builds once and every child of it enforces: read what Python and
+    torch need, write beneath the scratch root. Each child narrows the writing to its own
+    folder with `scratch_layer`.
+
+    `whole_proc` grants /proc for reading. That is only right inside the sandbox's own pid
+    namespace, where /proc shows the sandbox's processes alone; their descriptors, memory and
+    environment stay closed, as Landlock denies ptrace access outside a child's domain.
+    Without it, only the calling process's own /proc entry is granted (the dry run).
+    """
+    ruleset = landlock.Ruleset(abi, dict(readable_rules()))
+    if whole_proc:
+        ruleset.allow("/proc", landlock.READ)
+    else:
+        with contextlib.suppress(OSError):
+            ruleset.allow(os.path.realpath("/proc/self"), landlock.READ)
+    for device in DEVICE_WRITABLE:
+        ruleset.allow(device, landlock.READ_FILE | landlock.WRITE_FILE | landlock.TRUNCATE)
+    ruleset.allow(str(scratch_root), landlock.WRITE_ALL)
+    return ruleset
+
+
+def scratch_layer(scratch: Path, abi: int) -> landlock.Ruleset:
+    """A child's own layer on top of the base: it handles every right but reading, and grants
+    them beneath the child's scratch folder only, so no probe writes into another's."""
+    handled = landlock.fs_rights(abi) & ~(landlock.READ | landlock.EXECUTE)
+    ruleset = landlock.Ruleset(abi, handled=handled, scoped=False)
+    for device in DEVICE_WRITABLE:
+        ruleset.allow(device, landlock.WRITE_FILE | landlock.TRUNCATE)
+    ruleset.allow(str(scratch), landlock.WRITE_ALL)
+    return ruleset
+
+
+def zygote_layer(plan: Plan, scratch_root: Path) -> int:
+    """Zygote side, once: the base layer as a ruleset descriptor that its children inherit,
+    or -1 where each child must build its whole ruleset itself (no Landlock, or no pid
+    namespace to make /proc safe to grant)."""
+    if not (plan.on("landlock") and plan.on("pid_namespace")):
+        return -1
+    return base_layer(scratch_root, plan.landlock_abi, whole_proc=True).build()
+
+
+def _enforce_landlock(scratch: Path, abi: int, base: int) -> None:
+    if base < 0:
+        ruleset_for(scratch, abi).enforce()
+        return
+    try:
+        landlock.restrict(base)
+    finally:
+        os.close(base)
+    scratch_layer(scratch, abi).enforce()
 
 
 # --------------------------------------------------------------------------- applying layers
@@ -353,8 +408,10 @@ def enter_child(
     baseline_data: int,
     plan: Plan | None = None,
     protected_pids: tuple[int, ...] = (),
+    landlock_base: int = -1,
 ) -> None:
     """Child side, after the submission is copied in and before student code is imported.
+    `landlock_base` is the zygote's base layer (`zygote_layer`), consumed here.
 
     Raises if a layer the plan marked 'on' cannot be applied: the probe then fails closed.
     """
@@ -370,7 +427,7 @@ def enter_child(
     if plan.on("no_new_privs"):
         linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
     if plan.on("landlock"):
-        ruleset_for(scratch, plan.landlock_abi).enforce()
+        _enforce_landlock(scratch, plan.landlock_abi, landlock_base)
     if plan.on("seccomp"):
         seccomp.install(protected_pids)
     if plan.on("privilege_drop"):
@@ -549,17 +606,23 @@ def _try_landlock(scratch: Path, abi: int, parent: int) -> dict[str, str]:
     import grader
 
     listener = _unix_listener(scratch) if abi >= landlock.RESOLVE_UNIX_ABI else None
+    # Both layers, as a zygote and its child stack them: the base over the scratch's parent,
+    # the child's own over the scratch.
+    own = scratch / "own"
+    own.mkdir()
     try:
-        ruleset_for(scratch, abi).enforce()
+        _enforce_landlock(own, abi, base_layer(scratch, abi, whole_proc=False).build())
     except OSError as exc:
         return dict.fromkeys(layers, _off(f"could not enforce a ruleset: {_reason(exc)}"))
     hidden = _expect_denied(lambda: Path(grader.__file__).read_bytes())
+    fenced = _expect_denied(lambda: (scratch / "sibling.txt").write_text("no"))
     try:
         Path(os.__file__).read_bytes()
-        (scratch / "probe.txt").write_text("ok")
+        (own / "probe.txt").write_text("ok")
         usable = True
     except OSError:
         usable = False
+    usable = usable and fenced
     result = {"landlock": "on" if hidden and usable else _off("the ruleset did not behave")}
     if abi < 4:
         result["landlock_network"] = _off(f"needs Landlock ABI 4, the kernel has {abi}")

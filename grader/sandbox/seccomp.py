@@ -25,6 +25,7 @@ import ctypes
 import errno
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
 from grader.sandbox import linux
 
@@ -151,9 +152,16 @@ def program(protected: Iterable[int]) -> list[tuple[int, int, int, int]]:
     return code
 
 
-def install(protected: Iterable[int]) -> None:
-    """Install the filter on this thread's process (needs no_new_privs unless root)."""
+@cache
+def compiled(protected: tuple[int, ...]) -> _SockFprog:
+    """The filter for `protected`, ready for the kernel. Cached, so a zygote that builds it
+    before forking hands every child a finished program."""
     instructions = program(protected)
     array = (_SockFilter * len(instructions))(*[_SockFilter(*i) for i in instructions])
-    fprog = _SockFprog(len(instructions), array)
+    return _SockFprog(len(instructions), array)  # ctypes keeps `array` alive with it
+
+
+def install(protected: Iterable[int]) -> None:
+    """Install the filter on this thread's process (needs no_new_privs unless root)."""
+    fprog = compiled(tuple(protected))
     linux.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.addressof(fprog))

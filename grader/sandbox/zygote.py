@@ -10,6 +10,7 @@ descendant, including ones that started a new session.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib.util
 import mmap
 import os
@@ -34,6 +35,7 @@ from grader.sandbox import (
     lean_torch,
     linux,
     protections,
+    seccomp,
     sockets,
     source,
     torch_cache,
@@ -254,6 +256,7 @@ def _child_main(
     protected_pids: tuple[int, ...],
     notice_w: int = -1,
     phase: mmap.mmap | None = None,
+    landlock_base: int = -1,
 ) -> None:
     """Runs in the forked child. Never returns: the child always ends in `os._exit`."""
     code = 0
@@ -263,7 +266,7 @@ def _child_main(
         os.dup2(null, 0)
         os.dup2(out_w, 1)
         os.dup2(out_w, 2)
-        keep = sorted({0, 1, 2, result_w, notice_w} - {-1})
+        keep = sorted({0, 1, 2, result_w, notice_w, landlock_base} - {-1})
         for low, high in zip(keep, [*keep[1:], 1 << 16], strict=True):
             os.closerange(low + 1, high)
         _rebind_standard_streams()
@@ -271,7 +274,9 @@ def _child_main(
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         shutil.copytree(staging, scratch, dirs_exist_ok=True, symlinks=False)
         try:
-            protections.enter_child(scratch, limits, baseline_data, plan, protected_pids)
+            protections.enter_child(
+                scratch, limits, baseline_data, plan, protected_pids, landlock_base
+            )
         except Exception as exc:
             _send_envelope(result_w, _grader_error(f"a sandbox protection failed: {exc}"))
             return
@@ -476,6 +481,7 @@ class _Zygote:
         self.plan = plan
         self.scratch_root = scratch_root
         self.counter = 0
+        self.landlock_base = -1  # the zygote's base Landlock layer, once it is built
         self.protected = {os.getpid(), *_ancestors(), *_own_threads()}
         # One shared byte: the child sets it once the student module has imported, so a
         # timeout can say whether the import itself hung. Only wording depends on it.
@@ -507,6 +513,8 @@ class _Zygote:
         protections.prepare_scratch(scratch)
         spec = self.specs[request["assignment"]]
         protected = self._protected_for(request)
+        if self.plan.on("seccomp"):
+            seccomp.compiled(protected)  # built here once, so no child pays for it
         out_r, out_w = os.pipe()
         result_r, result_w = os.pipe()
         notice_r, notice_w = os.pipe()
@@ -534,6 +542,7 @@ class _Zygote:
                 protected,
                 notice_w,
                 self.phase,
+                self.landlock_base,
             )
         os.close(out_w)
         os.close(result_w)
@@ -647,7 +656,11 @@ def _zygote_main(zygote: _Zygote, plan: protections.Plan, req_r: int, resp_w: in
         linux.try_prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         linux.try_prctl(_PR_SET_CHILD_SUBREAPER, 1)
         protections.setup_zygote(plan, zygote.scratch_root, zygote.staging)
+        zygote.landlock_base = protections.zygote_layer(plan, zygote.scratch_root)
         zygote.protected |= {os.getpid(), *_own_threads()}
+        # What the children touch, they copy: keep the collector off the inherited heap.
+        gc.collect()
+        gc.freeze()
         try:
             zygote.serve(req_r, resp_w)
         finally:
