@@ -1,14 +1,18 @@
 """What crosses a process boundary: length-framed messages, and data-only payloads.
 
-A payload from the sandbox is decoded with `torch.load(weights_only=True)` and then walked:
-anything that is not a plain tensor, number, string, bool, None, or a list/tuple/dict of
-them is rejected. Nothing is ever unpickled with the full pickle machinery.
+A payload is JSON for the structure plus the raw bytes of its tensors, nothing else: no
+pickle, not even torch's restricted unpickler. The structure tags every container, so a
+tuple stays a tuple; each tensor is a dtype from a short list, a shape and a byte range of
+the blob. Decoding checks every one of those against the bytes it has and rejects anything
+else: it builds numbers, strings, bools, None, plain CPU tensors, and lists, tuples and
+string-keyed dicts of them, and never calls code named by the sender.
 """
 
 from __future__ import annotations
 
-import io
+import ctypes
 import json
+import math
 import os
 import struct
 from typing import Any
@@ -18,7 +22,28 @@ import torch
 MAX_HEADER_BYTES = 1 << 20
 MAX_PAYLOAD_BYTES = 64 << 20
 MAX_DEPTH = 32
+MAX_DIMENSIONS = 64
 _FRAME = struct.Struct("!IQ")
+_MAGIC = b"TGW1"
+_STRUCTURE = struct.Struct("!I")
+_LIST, _TUPLE, _DICT, _TENSOR = "l", "t", "d", "x"
+DTYPES = {
+    str(dtype).removeprefix("torch."): dtype
+    for dtype in (
+        torch.float16,
+        torch.bfloat16,
+        torch.float32,
+        torch.float64,
+        torch.complex64,
+        torch.complex128,
+        torch.uint8,
+        torch.int8,
+        torch.int16,
+        torch.int32,
+        torch.int64,
+        torch.bool,
+    )
+}
 
 
 class WireError(Exception):
@@ -76,42 +101,106 @@ def plain(value: Any, depth: int = 0) -> Any:
     raise WireError(f"cannot send a {type(value).__name__}")
 
 
+def _pack(value: Any, tensors: list[torch.Tensor]) -> Any:
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if type(value) is torch.Tensor:
+        if value.layout != torch.strided or value.device.type != "cpu":
+            raise WireError("cannot send a tensor that is not a dense CPU tensor")
+        if str(value.dtype).removeprefix("torch.") not in DTYPES:
+            raise WireError(f"cannot send a tensor of dtype {value.dtype}")
+        tensors.append(value.contiguous())
+        return [_TENSOR, len(tensors) - 1]
+    if type(value) in (list, tuple):
+        tag = _LIST if type(value) is list else _TUPLE
+        return [tag, *(_pack(v, tensors) for v in value)]
+    return [_DICT, {k: _pack(v, tensors) for k, v in value.items()}]
+
+
 def encode(value: Any) -> bytes:
-    buffer = io.BytesIO()
-    torch.save(plain(value), buffer)
-    return buffer.getvalue()
+    """Plain data as bytes that `decode` accepts (see `plain` for what is plain)."""
+    tensors: list[torch.Tensor] = []
+    packed = _pack(plain(value), tensors)
+    table, blobs, offset = [], [], 0
+    for tensor in tensors:
+        size = tensor.numel() * tensor.element_size()
+        dtype = str(tensor.dtype).removeprefix("torch.")
+        table.append([dtype, list(tensor.shape), offset, size])
+        if size:
+            blobs.append(ctypes.string_at(tensor.data_ptr(), size))
+        offset += size
+    structure = json.dumps({"v": packed, "t": table}).encode()
+    return b"".join([_MAGIC, _STRUCTURE.pack(len(structure)), structure, *blobs])
 
 
-def _validate(value: Any, depth: int = 0) -> None:
+def _tensor(entry: Any, blob: memoryview, expected_offset: int) -> tuple[torch.Tensor, int]:
+    if not (isinstance(entry, list) and len(entry) == 4):
+        raise WireError("malformed tensor entry")
+    name, shape, offset, size = entry
+    dtype = DTYPES.get(name) if isinstance(name, str) else None
+    if dtype is None:
+        raise WireError("tensor of an unknown dtype")
+    if not (
+        isinstance(shape, list)
+        and len(shape) <= MAX_DIMENSIONS
+        and all(type(n) is int and 0 <= n < MAX_PAYLOAD_BYTES for n in shape)
+    ):
+        raise WireError("malformed tensor shape")
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    if offset != expected_offset or size != math.prod(shape) * itemsize:
+        raise WireError("tensor bytes do not match its shape")
+    if offset + size > len(blob):
+        raise WireError("tensor bytes missing")
+    if size == 0:
+        return torch.empty(shape, dtype=dtype), offset
+    raw = bytearray(blob[offset : offset + size])
+    if dtype is torch.bool:  # any byte but 0 or 1 would be an invalid bool
+        return torch.frombuffer(raw, dtype=torch.uint8).reshape(shape) != 0, offset + size
+    return torch.frombuffer(raw, dtype=dtype).reshape(shape), offset + size
+
+
+def _unpack(value: Any, tensors: list[torch.Tensor], depth: int = 0) -> Any:
     if depth > MAX_DEPTH:
         raise WireError("data nested too deeply")
-    kind = type(value)
-    if value is None or kind in (bool, int, float, str):
-        return
-    if kind is torch.Tensor:
-        if value.requires_grad or value.layout != torch.strided:
-            raise WireError("tensor is not plain data")
-        return
-    if kind in (list, tuple):
-        for item in value:
-            _validate(item, depth + 1)
-        return
-    if kind is dict:
-        for key, item in value.items():
-            if type(key) is not str:
-                raise WireError("dict keys must be strings")
-            _validate(item, depth + 1)
-        return
-    raise WireError(f"unexpected {kind.__name__} in data")
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if type(value) is not list or not value:
+        raise WireError("malformed data")
+    tag, *rest = value
+    if tag in (_LIST, _TUPLE):
+        items = [_unpack(v, tensors, depth + 1) for v in rest]
+        return items if tag == _LIST else tuple(items)
+    if tag == _DICT and len(rest) == 1 and type(rest[0]) is dict:
+        return {k: _unpack(v, tensors, depth + 1) for k, v in rest[0].items()}
+    if tag == _TENSOR and len(rest) == 1 and type(rest[0]) is int and 0 <= rest[0] < len(tensors):
+        return tensors[rest[0]]
+    raise WireError("malformed data")
 
 
 def decode(payload: bytes) -> Any:
     """Decode untrusted bytes into validated plain data, or raise `WireError`."""
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise WireError("payload too large")
+    head = len(_MAGIC) + _STRUCTURE.size
+    if len(payload) < head or not payload.startswith(_MAGIC):
+        raise WireError("not a data payload")
+    (length,) = _STRUCTURE.unpack_from(payload, len(_MAGIC))
+    if head + length > len(payload):
+        raise WireError("not a data payload (cut short)")
     try:
-        value = torch.load(io.BytesIO(payload), weights_only=True, map_location="cpu")
-    except Exception as exc:
-        raise WireError(f"not a data payload ({type(exc).__name__})") from None
-    _validate(value)
-    return value
+        structure = json.loads(payload[head : head + length])
+    except (ValueError, RecursionError):
+        raise WireError("not a data payload (malformed structure)") from None
+    if not (isinstance(structure, dict) and isinstance(structure.get("t"), list)):
+        raise WireError("not a data payload (malformed structure)")
+    blob = memoryview(payload)[head + length :]
+    tensors, offset = [], 0
+    for entry in structure["t"]:
+        tensor, offset = _tensor(entry, blob, offset)
+        tensors.append(tensor)
+    if offset != len(blob):
+        raise WireError("bytes left over after the last tensor")
+    try:
+        return _unpack(structure.get("v"), tensors)
+    except RecursionError:
+        raise WireError("data nested too deeply") from None
