@@ -107,7 +107,7 @@ def build_wheel(target: Path, assignments: Path | None = None, version: str | No
     entries += [
         (f"{dist_info}/METADATA", _metadata(version).encode()),
         (f"{dist_info}/WHEEL", WHEEL_FILE),
-        (f"{dist_info}/entry_points.txt", b"[console_scripts]\ngrade = grader.cli:main\n"),
+        (f"{dist_info}/entry_points.txt", b"[console_scripts]\ngrade = grader.entry:main\n"),
     ]
     record = [_record_line(name, data) for name, data in entries] + [f"{dist_info}/RECORD,,"]
     entries.append((f"{dist_info}/RECORD", ("\n".join(record) + "\n").encode()))

@@ -8,6 +8,7 @@ so the caller can write it to disk atomically at each step.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -32,7 +33,7 @@ from grader.report import (
     Report,
     Submission,
 )
-from grader.sandbox import linux, notebook_sources, protections, wire
+from grader.sandbox import hugepages, linux, notebook_sources, protections, wire
 from grader.sandbox.limits import Limits
 from grader.sandbox.source import exercise_problem
 from grader.sandbox.staging import Staged, stage
@@ -305,6 +306,8 @@ def grade(
         if present:
             prepare_torch()
             preload.warm()
+            hugepages.collapse()
+            gc.freeze()  # what the warm-up made lives on in every fork; no collector walks it
             if options.jobs > 1 and len(present) > 1:
 
                 def grade_group(specs: list[AssignmentSpec], own: Report, update: Any) -> None:

@@ -182,7 +182,7 @@ def test_interrupted_and_killed_batch_resumes_without_regrading(tmp_path):
     """Ctrl-C, then SIGKILL mid-batch, then a rerun: every report exactly once, none redone."""
     root, out = tmp_path / "class", tmp_path / "out"
     root.mkdir()
-    students = [f"s{i:02d}" for i in range(8)]
+    students = [f"s{i:02d}" for i in range(12)]
     for student in students:
         copy(SUBMISSIONS / "only_my_linear", root / student)
     marker = uuid.uuid4().hex

@@ -18,6 +18,9 @@ from tests.test_hostile import assert_full_marks
 
 # The bound for grading a hostile fixture in full, at the default deadlines.
 WHOLE_FIXTURE_SECONDS = 60
+# The deadline these tests grade with: shorter than the default, so that paying two of them
+# costs the suite seconds, not minutes; long enough for the reference's checks on a busy CI.
+DEADLINE = "4"
 
 
 def assert_bounded(graded: Graded, assignment: str) -> None:
@@ -36,7 +39,7 @@ def assert_bounded(graded: Graded, assignment: str) -> None:
 
 @pytest.mark.parametrize("name", ["hostile_flood", "hostile_stop_parent", "hostile_threads"])
 def test_a_hostile_exercise_costs_at_most_two_deadlines(grade_folder, name):
-    graded = grade_folder(SUBMISSIONS / name)
+    graded = grade_folder(SUBMISSIONS / name, "--timeout", DEADLINE)
     assert_bounded(graded, "my_linear")
     for other in ("training_loop", "scratch_lr", "my_sgd"):
         assert_full_marks(graded, other)
@@ -57,7 +60,7 @@ def _flood_processes() -> list[int]:
 
 
 def test_the_flood_leaves_nothing_behind(grade_folder):
-    graded = grade_folder(SUBMISSIONS / "hostile_flood")
+    graded = grade_folder(SUBMISSIONS / "hostile_flood", "--timeout", DEADLINE)
     assert graded.report["complete"] is True
     assert _flood_processes() == []
 

@@ -180,7 +180,7 @@ def test_the_privilege_drop_path_runs_student_code_as_nobody(tmp_path):
     assert "WRITE True" in outcome.output
 
 
-WRITER = '''
+WRITER = """
 import os
 here = os.getcwd()
 for label, action in (
@@ -193,7 +193,7 @@ for label, action in (
         print("WRITE", label, "allowed")
     except OSError as exc:
         print("WRITE", label, type(exc).__name__)
-'''
+"""
 
 
 def test_a_probe_writes_in_its_own_scratch_folder_and_nowhere_beside_it(tmp_path):
@@ -218,3 +218,49 @@ def test_a_probe_writes_in_its_own_scratch_folder_and_nowhere_beside_it(tmp_path
         assert "WRITE own allowed" in outcome.output, outcome.output
         assert "WRITE sibling file PermissionError" in outcome.output, outcome.output
         assert "WRITE sibling folder PermissionError" in outcome.output, outcome.output
+
+
+PLAN_IN_A_FRESH_PROCESS = """
+import json
+from grader.sandbox import protections
+from grader.sandbox import plan_cache
+ran = []
+real = protections._dry_run
+protections._dry_run = lambda root: ran.append(1) or real(root)
+found = protections.plan()
+print(json.dumps({"dry_run": bool(ran), "plan": protections._plan_as_data(found)}))
+"""
+
+
+def _plan_in_a_fresh_process(cache, **env) -> dict:
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", PLAN_IN_A_FRESH_PROCESS],
+        env={**os.environ, "TORCHGRADE_PROTECTIONS_CACHE": str(cache), **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_the_dry_run_is_remembered_only_where_nothing_it_depends_on_changed(tmp_path):
+    cache = tmp_path / "cache"
+    first = _plan_in_a_fresh_process(cache)
+    again = _plan_in_a_fresh_process(cache)
+    assert first["dry_run"] and not again["dry_run"]
+    assert again["plan"] == first["plan"]
+    (entry,) = cache.iterdir()
+    assert entry.stat().st_mode & 0o077 == 0
+    # Another operator setting is another key: it gets a dry run of its own.
+    other = _plan_in_a_fresh_process(cache, **{protections.OFF_VARIABLE: "seccomp"})
+    assert other["dry_run"] and other["plan"]["status"]["seccomp"].startswith("off (")
+    # An entry that someone else could have written is not trusted.
+    entry.chmod(0o666)
+    assert _plan_in_a_fresh_process(cache)["dry_run"]
+    assert _plan_in_a_fresh_process(tmp_path / "unused", TORCHGRADE_PROTECTIONS_CACHE="off")[
+        "dry_run"
+    ]

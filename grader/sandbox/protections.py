@@ -41,7 +41,15 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader.sandbox import accelerators, cgroups, landlock, linux, private_root, seccomp
+from grader.sandbox import (
+    accelerators,
+    cgroups,
+    landlock,
+    linux,
+    plan_cache,
+    private_root,
+    seccomp,
+)
 
 if TYPE_CHECKING:
     from grader.sandbox.limits import Limits
@@ -802,19 +810,48 @@ def _cached_plan(disabled: str, unprivileged: bool) -> Plan:
     if "all" in off:
         return Plan(status={layer: _off(f"disabled by {OFF_VARIABLE}") for layer in LAYERS})
     root = os.geteuid() == 0 and not unprivileged
-    if "landlock" not in off:
-        readable_rules()
+    rules = readable_rules() if "landlock" not in off else ()
+    digest = plan_cache.key(
+        {"off": sorted(off), "root": root, "rules": rules, "protected": protected_paths()}
+    )
+    remembered = plan_cache.load(digest)
+    if remembered is not None:
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            return _plan_from(remembered)
     detected = _dry_run(root)
     hierarchy = None
     if "pids_cgroup" not in off:
         pids, hierarchy = _try_pids_cgroup()
         detected.update(pids)
     status = _settle(detected, off, root)
-    return Plan(
+    found = Plan(
         status=status,
         landlock_abi=landlock.abi_version() if status["landlock"] == "on" else 0,
         user_namespace=not root and status["pid_namespace"] == "on",
         pids_hierarchy=hierarchy if status["pids_cgroup"] == "on" else None,
+    )
+    plan_cache.store(digest, _plan_as_data(found))
+    return found
+
+
+def _plan_as_data(found: Plan) -> dict[str, Any]:
+    hierarchy = found.pids_hierarchy
+    return {
+        "status": found.status,
+        "landlock_abi": found.landlock_abi,
+        "user_namespace": found.user_namespace,
+        "pids_hierarchy": None if hierarchy is None else [hierarchy.version, hierarchy.parent],
+    }
+
+
+def _plan_from(data: dict[str, Any]) -> Plan:
+    status = {layer: str(data["status"][layer]) for layer in LAYERS}
+    hierarchy = data["pids_hierarchy"]
+    return Plan(
+        status=status,
+        landlock_abi=int(data["landlock_abi"]),
+        user_namespace=bool(data["user_namespace"]),
+        pids_hierarchy=None if hierarchy is None else cgroups.Hierarchy(*hierarchy),
     )
 
 

@@ -659,7 +659,8 @@ def _zygote_main(zygote: _Zygote, plan: protections.Plan, req_r: int, resp_w: in
         zygote.landlock_base = protections.zygote_layer(plan, zygote.scratch_root)
         zygote.protected |= {os.getpid(), *_own_threads()}
         # What the children touch, they copy: keep the collector off the inherited heap.
-        gc.collect()
+        # (A freeze moves the generations aside without visiting an object; a collection
+        # here would write to every object's header and copy the whole heap.)
         gc.freeze()
         try:
             zygote.serve(req_r, resp_w)
