@@ -63,3 +63,23 @@ def grade_folder(tmp_path_factory: pytest.TempPathFactory):
         return cache[key]
 
     return grade
+
+
+@pytest.fixture(scope="session")
+def validation() -> dict:
+    """`grade reference --json`, once per session: the reference, the template, their
+    notebooks, every correct variant and every shipped mutant, through the real engine."""
+    result = run_cli("reference", "--json")
+    # Exit 1 means an expectation failed: the tests that read its row say which, one by one.
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.output)
+
+
+def variant_rows(validation: dict, exercise: str) -> dict[str, dict]:
+    """The validation's row for each correct variant of `exercise`, by folder name."""
+    prefix = "variant "
+    return {
+        row["subject"][len(prefix) :]: row
+        for row in validation["expectations"]
+        if row["subject"].startswith(prefix) and row["assignment"] == exercise
+    }

@@ -14,6 +14,11 @@ FIXTURES = sorted(
 )
 
 
+# Fixtures whose checks end at their deadline (sleeping or spinning forever): graded with a
+# shorter one, which the golden reports do not see (durations are masked).
+SHORT_DEADLINE = {"hostile_escape": ("--timeout", "4")}
+
+
 @pytest.mark.parametrize("name", FIXTURES)
 def test_report_matches_golden(grade_folder, name: str) -> None:
-    compare(name, grade_folder(SUBMISSIONS / name).report)
+    compare(name, grade_folder(SUBMISSIONS / name, *SHORT_DEADLINE.get(name, ())).report)

@@ -10,21 +10,12 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
-
 from grader import mutants
 from grader.environment import environment
 from grader.report import AssignmentResult, CheckResult, Report, Submission
 from grader.spec import ASSIGNMENTS_ENV, MUTANTS_DIR, discover
 from grader.validation import ValidationResult, judge_mutant, lost_categories, render
 from tests.conftest import ROOT, run_cli
-
-
-@pytest.fixture(scope="session")
-def validation() -> dict:
-    result = run_cli("reference", "--json")
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output)
 
 
 def test_reference_full_marks_and_template_zero_for_every_assignment(validation):
