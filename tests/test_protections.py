@@ -248,6 +248,8 @@ def _plan_in_a_fresh_process(cache, **env) -> dict:
 
 
 def test_the_dry_run_is_remembered_only_where_nothing_it_depends_on_changed(tmp_path):
+    import json
+
     cache = tmp_path / "cache"
     first = _plan_in_a_fresh_process(cache)
     again = _plan_in_a_fresh_process(cache)
@@ -258,6 +260,12 @@ def test_the_dry_run_is_remembered_only_where_nothing_it_depends_on_changed(tmp_
     # Another operator setting is another key: it gets a dry run of its own.
     other = _plan_in_a_fresh_process(cache, **{protections.OFF_VARIABLE: "seccomp"})
     assert other["dry_run"] and other["plan"]["status"]["seccomp"].startswith("off (")
+    # A remembered pids cgroup folder that is gone sends the plan back to the dry run.
+    if first["plan"]["pids_hierarchy"] is not None:
+        data = json.loads(entry.read_text())
+        data["pids_hierarchy"][1] = str(tmp_path / "removed")
+        entry.write_text(json.dumps(data))
+        assert _plan_in_a_fresh_process(cache)["dry_run"]
     # An entry that someone else could have written is not trusted.
     entry.chmod(0o666)
     assert _plan_in_a_fresh_process(cache)["dry_run"]

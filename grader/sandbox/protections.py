@@ -817,7 +817,9 @@ def _cached_plan(disabled: str, unprivileged: bool) -> Plan:
     remembered = plan_cache.load(digest)
     if remembered is not None:
         with contextlib.suppress(KeyError, TypeError, ValueError):
-            return _plan_from(remembered)
+            found = _plan_from(remembered)
+            if _still_in_place(found):
+                return found
     detected = _dry_run(root)
     hierarchy = None
     if "pids_cgroup" not in off:
@@ -842,6 +844,15 @@ def _plan_as_data(found: Plan) -> dict[str, Any]:
         "user_namespace": found.user_namespace,
         "pids_hierarchy": None if hierarchy is None else [hierarchy.version, hierarchy.parent],
     }
+
+
+def _still_in_place(found: Plan) -> bool:
+    """What a remembered plan relies on and a cheap look can confirm: the same Landlock ABI,
+    and the pids cgroup folder the dry run made (someone may have removed it)."""
+    if found.landlock_abi and landlock.abi_version() != found.landlock_abi:
+        return False
+    hierarchy = found.pids_hierarchy
+    return hierarchy is None or os.path.isdir(hierarchy.parent)
 
 
 def _plan_from(data: dict[str, Any]) -> Plan:
