@@ -11,8 +11,9 @@ The cache can only make a layer that passed look as if it still passes. A layer 
 longer works then fails the probe closed at the moment it is applied, so a stale entry costs
 an error, never a silent weaker sandbox; and what a cheap look can confirm (the Landlock ABI,
 the pids cgroup folder) is confirmed before an entry is used. Files are private to their
-owner and ignored when anyone else could have written them. `TORCHGRADE_PROTECTIONS_CACHE=off` disables the cache;
-any other value is the folder to keep it in.
+owner and ignored when anyone else could have written them.
+`TORCHGRADE_PROTECTIONS_CACHE=off` disables the cache; any other value is the folder to keep
+it in.
 """
 
 from __future__ import annotations
