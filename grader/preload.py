@@ -59,7 +59,7 @@ def _import_pytest_plugins() -> None:
             importlib.import_module(f"_pytest.{name}")
 
 
-def warm_worker(hugepages: bool = True) -> None:
+def warm_worker() -> None:
     """All that a long-lived worker does once before it forks one process per submission."""
     from grader import fingerprint
     from grader.environment import environment
@@ -72,5 +72,4 @@ def warm_worker(hugepages: bool = True) -> None:
     fingerprint.checks_hash()
     gc.collect()
     gc.freeze()
-    if hugepages:
-        huge_pages.collapse()
+    huge_pages.collapse()

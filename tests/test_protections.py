@@ -193,12 +193,27 @@ for label, action in (
         print("WRITE", label, "allowed")
     except OSError as exc:
         print("WRITE", label, type(exc).__name__)
+# The zygote's layer grants the sandbox's own /proc for reading: its own entry must work, and
+# the zygote's (pid 1 in the sandbox's namespace) environment, memory map and descriptors
+# must stay closed.
+for label, action in (
+    ("own status", lambda: open("/proc/self/status").read()),
+    ("zygote environ", lambda: open("/proc/1/environ", "rb").read()),
+    ("zygote maps", lambda: open("/proc/1/maps").read()),
+    ("zygote fds", lambda: os.listdir("/proc/1/fd")),
+):
+    try:
+        action()
+        print("READ", label, "allowed")
+    except OSError as exc:
+        print("READ", label, type(exc).__name__)
 """
 
 
 def test_a_probe_writes_in_its_own_scratch_folder_and_nowhere_beside_it(tmp_path):
     """The zygote's shared Landlock layer allows writing beneath every probe's scratch root;
-    each child's own layer must narrow that to its own folder, call after call."""
+    each child's own layer must narrow that to its own folder, call after call. The layer's
+    /proc grant leaves the zygote's private files closed."""
     plan = protections.plan()
     if not plan.on("landlock"):
         pytest.skip("Landlock is off here: " + plan.status["landlock"])
@@ -218,6 +233,9 @@ def test_a_probe_writes_in_its_own_scratch_folder_and_nowhere_beside_it(tmp_path
         assert "WRITE own allowed" in outcome.output, outcome.output
         assert "WRITE sibling file PermissionError" in outcome.output, outcome.output
         assert "WRITE sibling folder PermissionError" in outcome.output, outcome.output
+        assert "READ own status allowed" in outcome.output, outcome.output
+        for closed in ("zygote environ", "zygote maps", "zygote fds"):
+            assert re.search(rf"READ {closed} (PermissionError|FileNotFoundError)", outcome.output)
 
 
 PLAN_IN_A_FRESH_PROCESS = """

@@ -38,10 +38,8 @@ FRAME = struct.Struct(">Q")
 MAX_MESSAGE = 1 << 16
 MAX_REPORT_BYTES = 256 << 20
 BACKSTOP_GRACE_SECONDS = 120.0
-HUGEPAGES_MIN_JOBS = 4
 ORPHAN_SWEEPS = 5
 ORPHAN_SWEEP_SECONDS = 0.1
-NO_HUGEPAGES = "--no-hugepages"
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -180,7 +178,7 @@ def _wait(pid: int, control: socket.socket, deadline: float) -> tuple[str, str]:
         selector.close()
 
 
-def serve(control_fd: int, hugepages: bool = True) -> None:
+def serve(control_fd: int) -> None:
     """The worker's main loop: warm up, then grade each job the client sends."""
     from grader import preload
     from grader.sandbox.zygote import reap_descendants
@@ -188,7 +186,7 @@ def serve(control_fd: int, hugepages: bool = True) -> None:
     control = socket.socket(fileno=control_fd)
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    preload.warm_worker(hugepages)
+    preload.warm_worker()
     control.send(json.dumps({"op": READY, "pid": os.getpid()}).encode())
     while True:
         try:
@@ -216,16 +214,14 @@ def serve(control_fd: int, hugepages: bool = True) -> None:
 # --------------------------------------------------------------------------- client side
 
 
-def _worker_command(control_fd: int, hugepages: bool) -> list[str]:
-    flags = [] if hugepages else [NO_HUGEPAGES]
-    return [sys.executable, "-I", "-m", "grader.batch.workers", str(control_fd), *flags]
+def _worker_command(control_fd: int) -> list[str]:
+    return [sys.executable, "-I", "-m", "grader.batch.workers", str(control_fd)]
 
 
 class WorkerProcess:
     """The client's handle on one worker: start it, hand it jobs, collect the outcomes."""
 
-    def __init__(self, log: IO[bytes] | None = None, hugepages: bool = True) -> None:
-        """`hugepages`: worth its 0.5 s start-up cost only if the worker will grade a few."""
+    def __init__(self, log: IO[bytes] | None = None) -> None:
         from grader.spec import ASSIGNMENTS_ENV, assignments_root
 
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -233,7 +229,7 @@ class WorkerProcess:
 
         private_torch_cache()
         self.process = subprocess.Popen(
-            _worker_command(theirs.fileno(), hugepages),
+            _worker_command(theirs.fileno()),
             pass_fds=(theirs.fileno(),),
             env={**os.environ, ASSIGNMENTS_ENV: str(assignments_root())},
             stdin=subprocess.DEVNULL,
@@ -357,8 +353,8 @@ class LocalPool:
         self.log = log
         self.workers: list[WorkerProcess] = []
 
-    def _start(self, hugepages: bool = True) -> WorkerProcess:
-        worker = WorkerProcess(self.log, hugepages)
+    def _start(self) -> WorkerProcess:
+        worker = WorkerProcess(self.log)
         self.workers.append(worker)
         return worker
 
@@ -368,7 +364,7 @@ class LocalPool:
         become_subreaper()
         workers = min(self.size, len(queue))
         for _ in range(workers):
-            self._start(hugepages=len(queue) >= HUGEPAGES_MIN_JOBS * workers)
+            self._start()
         selector = selectors.DefaultSelector()
         for worker in self.workers:
             selector.register(worker.control, selectors.EVENT_READ, ("control", worker))
@@ -436,12 +432,9 @@ def main(argv: list[str] | None = None) -> None:
 
     accelerators.hide()  # before anything asks torch how many GPUs there are
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or not argv[0].isdigit() or set(argv[1:]) - {NO_HUGEPAGES}:
-        sys.exit(
-            f"usage: python -m grader.batch.workers CONTROL_FD [{NO_HUGEPAGES}]"
-            " (grade batch runs it)"
-        )
-    serve(int(argv[0]), hugepages=NO_HUGEPAGES not in argv)
+    if len(argv) != 1 or not argv[0].isdigit():
+        sys.exit("usage: python -m grader.batch.workers CONTROL_FD (grade batch runs it)")
+    serve(int(argv[0]))
 
 
 if __name__ == "__main__":

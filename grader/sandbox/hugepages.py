@@ -7,8 +7,9 @@ call. Collapsing the heap into 2 MiB pages (`MADV_COLLAPSE`, Linux 6.1+) cut it 
 3.5 ms. A child that writes to a shared huge page gets a copy of just the 4 KiB it touched, so
 children stay small. Collapsing takes 0.2-0.3 s of CPU once, and a probe call (a fork and an
 exit of a torch-sized process) then costs about 18 ms instead of 37: already worth it for the
-40-odd probe calls of one `grade submit`. A process does it once; its forks inherit the huge
-pages and skip it. Everything here is best effort: elsewhere it does nothing.
+40-odd probe calls of one `grade submit`, so every batch worker and every `grade submit` does
+it. A process does it once; its forks inherit the huge pages and skip it. Everything here is
+best effort: elsewhere it does nothing.
 """
 
 from __future__ import annotations

@@ -240,27 +240,17 @@ def _readable_rules(protected: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(rules.items()))
 
 
-def ruleset_for(scratch: Path, abi: int) -> landlock.Ruleset:
-    """One child's whole ruleset, in a single layer: for a zygote without its own pid
-    namespace, where only this process's /proc entry may be granted."""
-    ruleset = landlock.Ruleset(abi, dict(readable_rules()))
-    with contextlib.suppress(OSError):
-        ruleset.allow(os.path.realpath("/proc/self"), landlock.READ)
-    for device in DEVICE_WRITABLE:
-        ruleset.allow(device, landlock.READ_FILE | landlock.WRITE_FILE | landlock.TRUNCATE)
-    ruleset.allow(str(scratch), landlock.WRITE_ALL)
-    return ruleset
-
-
 def base_layer(scratch_root: Path, abi: int, whole_proc: bool) -> landlock.Ruleset:
     """The layer a zygote builds once and every child of it enforces: read what Python and
     torch need, write beneath the scratch root. Each child narrows the writing to its own
     folder with `scratch_layer`.
 
     `whole_proc` grants /proc for reading. That is only right inside the sandbox's own pid
-    namespace, where /proc shows the sandbox's processes alone; their descriptors, memory and
-    environment stay closed, as Landlock denies ptrace access outside a child's domain.
-    Without it, only the calling process's own /proc entry is granted (the dry run).
+    namespace, where /proc shows the sandbox's processes alone, and with `hidepid`, which
+    hides the zygote from a child: Landlock denies ptrace outside a child's domain, and
+    hidepid hides what a process may not ptrace.
+    Without it, only the calling process's own /proc entry is granted: the layer is then
+    right only for the process that builds it (a child without a zygote layer, the dry run).
     """
     ruleset = landlock.Ruleset(abi, dict(readable_rules()))
     if whole_proc:
@@ -287,16 +277,16 @@ def scratch_layer(scratch: Path, abi: int) -> landlock.Ruleset:
 
 def zygote_layer(plan: Plan, scratch_root: Path) -> int:
     """Zygote side, once: the base layer as a ruleset descriptor that its children inherit,
-    or -1 where each child must build its whole ruleset itself (no Landlock, or no pid
-    namespace to make /proc safe to grant)."""
-    if not (plan.on("landlock") and plan.on("pid_namespace")):
+    or -1 where each child must build its whole ruleset itself (no Landlock, or a /proc that
+    is not safe to grant: not the sandbox's own, or one that shows children the zygote)."""
+    if not (plan.on("landlock") and plan.on("pid_namespace") and _proc_hides_others()):
         return -1
     return base_layer(scratch_root, plan.landlock_abi, whole_proc=True).build()
 
 
 def _enforce_landlock(scratch: Path, abi: int, base: int) -> None:
-    if base < 0:
-        ruleset_for(scratch, abi).enforce()
+    if base < 0:  # no zygote layer: this child's whole ruleset, with its own /proc entry
+        base_layer(scratch, abi, whole_proc=False).enforce()
         return
     try:
         landlock.restrict(base)
@@ -341,12 +331,46 @@ def enter_namespaces(flags: int, user_namespace: bool) -> None:
     linux.unshare(flags)
 
 
+# Newest spelling first: `invisible` since Linux 5.8, `2` before. Either hides each process
+# from those that may not ptrace it, so a Landlocked child sees itself but not the zygote;
+# except from members of the mount's `gid`, which is 0 unless set: a group no probe is in.
+# (Inside a user namespace that gid is not mapped, the mount falls back to a plain /proc, and
+# each child builds its own ruleset.)
+_UNUSED_GID = 2147483646
+_HIDEPID = (f"hidepid=invisible,gid={_UNUSED_GID}", f"hidepid=2,gid={_UNUSED_GID}")
+
+
 def mount_private_proc() -> None:
-    """As pid 1 of a new pid namespace: a /proc that shows this namespace, unshared."""
+    """As pid 1 of a new pid namespace: a /proc that shows this namespace, unshared, and
+    where the kernel allows it, hides from each process the ones it may not ptrace."""
     linux.mount("none", "/", None, linux.MS_REC | linux.MS_PRIVATE, None)
-    linux.mount("proc", "/proc", "proc", linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC, None)
+    flags = linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC
+    for options in (*_HIDEPID, None):
+        try:
+            linux.mount("proc", "/proc", "proc", flags, options)
+            break
+        except OSError:
+            if options is None:
+                raise
     if os.getpid() != 1 or os.readlink("/proc/self") != "1":
         raise OSError(0, "the new /proc does not show the pid namespace")
+
+
+def _proc_hides_others() -> bool:
+    """Whether this mount namespace's /proc hides processes from probes (`_HIDEPID`)."""
+    try:
+        with open("/proc/self/mountinfo") as handle:
+            for line in handle:
+                fields, _, tail = line.partition(" - ")
+                parts, options = fields.split(), tail.split()
+                if len(parts) > 4 and parts[4] == "/proc" and len(options) > 2:
+                    chosen = options[2].split(",")
+                    return f"gid={_UNUSED_GID}" in chosen and any(
+                        o.startswith("hidepid=") for o in chosen
+                    )
+    except OSError:
+        pass
+    return False
 
 
 def mount_scratch(scratch_root: Path, size: int) -> None:

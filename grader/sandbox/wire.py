@@ -146,8 +146,7 @@ def _tensor(entry: Any, blob: memoryview, expected_offset: int) -> tuple[torch.T
         and all(type(n) is int and 0 <= n < MAX_PAYLOAD_BYTES for n in shape)
     ):
         raise WireError("malformed tensor shape")
-    itemsize = torch.empty((), dtype=dtype).element_size()
-    if offset != expected_offset or size != math.prod(shape) * itemsize:
+    if offset != expected_offset or size != math.prod(shape) * dtype.itemsize:
         raise WireError("tensor bytes do not match its shape")
     if offset + size > len(blob):
         raise WireError("tensor bytes missing")
