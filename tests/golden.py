@@ -48,12 +48,13 @@ _PLANT_LINE = re.compile(r"^PLANT \S+: (\w+)$", re.MULTILINE)
 
 
 def _stable(text: str) -> str:
-    for pattern, replacement in _VOLATILE:
-        text = pattern.sub(replacement, text)
+    # Plant lines first: a folder under /tmp must not be half-masked by the patterns below.
     outcomes = sorted(set(_PLANT_LINE.findall(text)))
     if outcomes:
         others = [line for line in text.splitlines() if not _PLANT_LINE.match(line)]
         text = "\n".join(others + [f"PLANT <folder>: {o}" for o in outcomes]) + "\n"
+    for pattern, replacement in _VOLATILE:
+        text = pattern.sub(replacement, text)
     return text
 
 
