@@ -335,17 +335,20 @@ def enter_namespaces(flags: int, user_namespace: bool) -> None:
 # from those that may not ptrace it, so a Landlocked child sees itself but not the zygote;
 # except from members of the mount's `gid`, which is 0 unless set: a group no probe is in.
 # (Inside a user namespace that gid is not mapped, the mount falls back to a plain /proc, and
-# each child builds its own ruleset.)
+# each child builds its own ruleset.) Not used inside a user namespace: `mount_private_proc`.
 _UNUSED_GID = 2147483646
 _HIDEPID = (f"hidepid=invisible,gid={_UNUSED_GID}", f"hidepid=2,gid={_UNUSED_GID}")
 
 
-def mount_private_proc() -> None:
+def mount_private_proc(hide: bool = True) -> None:
     """As pid 1 of a new pid namespace: a /proc that shows this namespace, unshared, and
-    where the kernel allows it, hides from each process the ones it may not ptrace."""
+    with `hide`, where the kernel allows it, hides from each process the ones it may not
+    ptrace. Never inside a user namespace: there the zygote may not ptrace its own children
+    (their memory belongs to the initial namespace), and its memory watchdog reads their
+    /proc entries."""
     linux.mount("none", "/", None, linux.MS_REC | linux.MS_PRIVATE, None)
     flags = linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC
-    for options in (*_HIDEPID, None):
+    for options in (*(_HIDEPID if hide else ()), None):
         try:
             linux.mount("proc", "/proc", "proc", flags, options)
             break
@@ -389,7 +392,7 @@ def setup_zygote(plan: Plan, scratch_root: Path, staging: Path | None = None) ->
     """Zygote side, once: its own /proc (pid namespace), the scratch tmpfs, the private root,
     non-dumpable."""
     if plan.on("pid_namespace"):
-        mount_private_proc()
+        mount_private_proc(hide=not plan.user_namespace)
     if plan.on("scratch_quota"):
         mount_scratch(scratch_root, SCRATCH_QUOTA_BYTES)
     if plan.on("private_root") and staging is not None:
@@ -568,7 +571,7 @@ def _inside_namespaces(scratch: Path, user_namespace: bool) -> dict[str, str]:
     """As the first process of the new namespaces, exactly what a zygote would do."""
     result = {}
     try:
-        mount_private_proc()
+        mount_private_proc(hide=not user_namespace)
         result["pid_namespace"] = "on"
     except OSError as exc:
         result["pid_namespace"] = _off(f"could not mount a private /proc: {_reason(exc)}")
