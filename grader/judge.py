@@ -354,16 +354,34 @@ def _evidence(status: str) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+# pytest plugins the judge never uses. Each costs every judge its registration, and some
+# (capture, logging) work around every check: together about a fifth of a judge's CPU. Kept:
+# what a check author may reach for (fixtures such as monkeypatch and tmp_path, skip and
+# xfail, warnings, unittest-style checks, assertion rewriting) and faulthandler, whose dump
+# is what the judge's log shows when the judge itself crashes.
+UNUSED_PYTEST_PLUGINS = (
+    "cacheprovider",
+    "stepwise",
+    "unraisableexception",
+    "threadexception",
+    "capture",  # the judge's own stdout is /dev/null, and its stderr is the judge log
+    "logging",
+    "pastebin",
+    "junitxml",
+    "doctest",
+    "setuponly",
+    "setupplan",
+    "legacypath",
+    "debugging",
+    "subtests",
+)
+
+
 def pytest_arguments(specs: list[AssignmentSpec], root: Path, ini: Path) -> list[str]:
     """Arguments that keep pytest away from anything in the working directory or environment."""
     arguments = [
         "-q",
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "no:stepwise",
-        "-p",
-        "no:unraisableexception",
+        *(f"-pno:{name}" for name in UNUSED_PYTEST_PLUGINS),
         "--noconftest",
         "-c",
         str(ini),

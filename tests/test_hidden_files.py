@@ -50,3 +50,24 @@ def test_with_neither_layer_the_report_states_the_gap(monkeypatch):
     monkeypatch.setenv(OFF_VARIABLE, "landlock,private_root")
     status = protections.plan().status
     assert status["hidden_files"] == protections._off(protections._NOT_HIDDEN)
+
+
+def test_the_private_root_binds_whole_trees_and_covers_the_protected_paths_inside():
+    from grader.sandbox import landlock
+    from grader.sandbox.private_root import bind_plan
+
+    rules = [
+        ("/py/lib", landlock.READ_DIR),  # an ancestor of a protected path: listing only
+        ("/py/lib/os.py", landlock.READ),
+        ("/py/lib/site", landlock.READ_DIR),
+        ("/py/lib/site/numpy", landlock.READ),
+        ("/py/lib/site/torch", landlock.READ),
+        ("/usr", landlock.READ),
+        ("/usr/lib", landlock.READ),
+        ("/opt/linked", landlock.READ),  # the target of a symlink in site-packages
+        ("/repo/grader", landlock.READ),  # cannot be a rule, and must never be bound
+    ]
+    protected = ["/py/lib/site/grader", "/py/lib/site/torchgrade-1.0.dist-info", "/repo"]
+    binds, covers = bind_plan(rules, protected)
+    assert binds == ["/opt/linked", "/py/lib", "/usr"]
+    assert covers == ["/py/lib/site/grader", "/py/lib/site/torchgrade-1.0.dist-info"]

@@ -390,7 +390,7 @@ def mount_scratch(scratch_root: Path, size: int) -> None:
 
 def setup_zygote(plan: Plan, scratch_root: Path, staging: Path | None = None) -> None:
     """Zygote side, once: its own /proc (pid namespace), the scratch tmpfs, the private root,
-    non-dumpable."""
+    non-dumpable, and the environment every child starts from."""
     if plan.on("pid_namespace"):
         mount_private_proc(hide=not plan.user_namespace)
     if plan.on("scratch_quota"):
@@ -399,13 +399,16 @@ def setup_zygote(plan: Plan, scratch_root: Path, staging: Path | None = None) ->
         enter_private_root(scratch_root.parent / f"{scratch_root.name}.root", scratch_root, staging)
     if plan.on("non_dumpable"):
         linux.prctl(linux.PR_SET_DUMPABLE, 0)
+    scrub_environment()
 
 
 def enter_private_root(new_root: Path, scratch_root: Path, staging: Path) -> None:
     """Pivot into a root that holds only what Landlock would allow, plus the submission."""
     readable = [(p, r) for p, r in readable_rules() if not _beneath(p, "/proc")]
     writable = [str(scratch_root), *DEVICE_WRITABLE]
-    private_root.enter(new_root, readable, writable, read_only=[str(staging)])
+    private_root.enter(
+        new_root, readable, writable, read_only=[str(staging)], protected=protected_paths()
+    )
 
 
 def prepare_scratch(scratch: Path) -> None:
@@ -420,12 +423,26 @@ def _chown_tree(root: Path, uid: int, gid: int) -> None:
             os.chown(os.path.join(directory, name), uid, gid, follow_symlinks=False)
 
 
-def _scrub_environment(scratch: Path) -> None:
+_CLEAN_NAMES = frozenset({*SAFE_ENV, *accelerators.VARIABLES, "HOME", "TMPDIR"})
+_environment_scrubbed = False
+
+
+def scrub_environment() -> None:
+    """Only `SAFE_ENV`, and the exec-time copy of the environment zeroed. The zygote does it
+    once, so its children start clean and each only names its own scratch folder."""
+    global _environment_scrubbed
     os.environ.clear()
     with contextlib.suppress(OSError, ValueError, IndexError):
         linux.wipe_initial_environment()
-    os.environ.update(SAFE_ENV, HOME=str(scratch), TMPDIR=str(scratch))
+    os.environ.update(SAFE_ENV)
     accelerators.hide()  # the scrub must not bring the GPUs back
+    _environment_scrubbed = True
+
+
+def _scrub_environment(scratch: Path) -> None:
+    if not (_environment_scrubbed and _CLEAN_NAMES.issuperset(os.environ)):
+        scrub_environment()
+    os.environ.update(HOME=str(scratch), TMPDIR=str(scratch))
 
 
 def _drop_to_nobody() -> None:

@@ -116,8 +116,15 @@ def load_probes(spec: AssignmentSpec) -> ModuleType:
     return module
 
 
+_warmed = False
+
+
 def warm_up() -> None:
-    """Pay torch's first-use costs once, in the zygote, instead of in every child."""
+    """Pay torch's first-use costs once per process tree, before the zygote forks any child,
+    instead of in every child. A process forked from a warmed one returns at once."""
+    global _warmed
+    if _warmed:
+        return
     lean_torch.ensure()
     model = torch.nn.Linear(3, 2)
     for optimizer in (
@@ -131,6 +138,7 @@ def warm_up() -> None:
     torch.nn.functional.cross_entropy(torch.ones(2, 3), torch.tensor([0, 1]))
     torch.nn.functional.binary_cross_entropy(torch.full((2,), 0.5), torch.ones(2))
     wire.decode(wire.encode({"x": torch.ones(2), "n": [1, 2.0, "s", None]}))
+    _warmed = True
 
 
 # --------------------------------------------------------------------------- child side
@@ -241,12 +249,49 @@ def _rebind_standard_streams() -> None:
     sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
 
 
+def submission_entries(staging: Path) -> tuple[tuple[str, bool], ...]:
+    """The staged submission's folders and files, as (relative path, is a folder), parents
+    first. Listed once per zygote, so that no child walks the tree again."""
+    entries: list[tuple[str, bool]] = []
+    for directory, folders, files in os.walk(staging):
+        relative = os.path.relpath(directory, staging)
+        for name in sorted(folders):
+            entries.append((os.path.normpath(os.path.join(relative, name)), True))
+        for name in sorted(files):
+            entries.append((os.path.normpath(os.path.join(relative, name)), False))
+    return tuple(entries)
+
+
+def copy_submission(staging: Path, entries: tuple[tuple[str, bool], ...], scratch: Path) -> None:
+    """Child side: a fresh, writable copy of the submission in the child's scratch folder."""
+    for relative, is_folder in entries:
+        target = os.path.join(scratch, relative)
+        if is_folder:
+            os.mkdir(target, 0o755)
+            continue
+        source_fd = os.open(os.path.join(staging, relative), os.O_RDONLY)
+        try:
+            target_fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            try:
+                size, offset = os.fstat(source_fd).st_size, 0
+                while offset < size:
+                    sent = os.sendfile(target_fd, source_fd, offset, size - offset)
+                    if not sent:
+                        break
+                    offset += sent
+            finally:
+                os.close(target_fd)
+        finally:
+            os.close(source_fd)
+
+
 def _child_main(
     request: dict[str, Any],
     inputs: bytes,
     probes: ModuleType,
     spec: AssignmentSpec,
     staging: Path,
+    entries: tuple[tuple[str, bool], ...],
     scratch: Path,
     out_w: int,
     result_w: int,
@@ -272,7 +317,7 @@ def _child_main(
         _rebind_standard_streams()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        shutil.copytree(staging, scratch, dirs_exist_ok=True, symlinks=False)
+        copy_submission(staging, entries, scratch)
         try:
             protections.enter_child(
                 scratch, limits, baseline_data, plan, protected_pids, landlock_base
@@ -477,6 +522,7 @@ class _Zygote:
         self.specs = {s.name: s for s in specs}
         self.probes = probes
         self.staging = staging
+        self.entries = submission_entries(staging)
         self.limits = limits
         self.plan = plan
         self.scratch_root = scratch_root
@@ -533,6 +579,7 @@ class _Zygote:
                 self.probes[spec.name],
                 spec,
                 self.staging,
+                self.entries,
                 scratch,
                 out_w,
                 result_w,
