@@ -27,12 +27,14 @@ from typing import Any
 
 from grader.atomic import write_atomic
 from grader.batch import workers
+from grader.file_events import FileEvents
 from grader.formats import json_report, views
 from grader.report import Report
 from grader.sandbox.zygote import reap_descendants
 from grader.spec import AssignmentSpec
 
 POLL_SECONDS = 0.1
+EVENT_POLL_SECONDS = 1.0  # with inotify, a poll is only the safety net for a silent mount
 SETTLE_SECONDS = 0.05
 MAX_FILES = 2000
 SKIPPED_FOLDERS = frozenset({"__pycache__", ".git", ".ipynb_checkpoints", ".venv"})
@@ -189,6 +191,8 @@ def run(
     # Started in the background by a shell, a process may inherit SIGINT ignored: Ctrl-C (or
     # `kill -INT`) must still stop the watch and clean up.
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+    events = FileEvents(watcher.folder, SKIPPED_FOLDERS)
+    idle = EVENT_POLL_SECONDS if events.active else POLL_SECONDS
     try:
         watcher.start()
         seen = snapshot(watcher.folder)
@@ -198,7 +202,7 @@ def run(
             show_failure(str(exc))
         while polls is None or polls > 0:
             polls = None if polls is None else polls - 1
-            time.sleep(POLL_SECONDS)
+            events.wait(idle)
             now = snapshot(watcher.folder, seen)
             changed = changed_files(seen, now)
             if not changed:
@@ -222,6 +226,7 @@ def run(
     except KeyboardInterrupt:
         pass
     finally:
+        events.close()
         watcher.close()
         signal.signal(signal.SIGTERM, previous)
         signal.signal(signal.SIGINT, previous_int)

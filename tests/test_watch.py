@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from grader.report import Report
 from grader.watch import affected, changed_files, compare, snapshot
 from tests.conftest import SUBMISSIONS
@@ -152,3 +154,26 @@ def test_only_real_changes_count_and_pick_the_exercises(tmp_path: Path) -> None:
     specs = spec.select(())
     assert [s.name for s in affected(specs, changed)] == ["my_linear"]
     assert affected(specs, {"helpers.py"}) == specs
+
+
+def test_file_events_wake_on_a_save_even_in_a_new_folder(tmp_path: Path) -> None:
+    from grader.file_events import FileEvents
+
+    (tmp_path / "my_linear.py").write_text("a = 1\n")
+    events = FileEvents(tmp_path, frozenset({"__pycache__"}))
+    try:
+        if not events.active:
+            pytest.skip("no inotify here: the watch polls instead")
+        assert not events.wait(0.05)
+        (tmp_path / "my_linear.py").write_text("a = 2\n")
+        assert events.wait(5)
+        (tmp_path / "helpers").mkdir()
+        assert events.wait(5)
+        (tmp_path / "helpers" / "util.py").write_text("b = 1\n")
+        assert events.wait(5)
+        (tmp_path / "__pycache__").mkdir()
+        events.wait(0.05)  # the new folder itself is an event in the root
+        (tmp_path / "__pycache__" / "x.pyc").write_bytes(b"")
+        assert not events.wait(0.05)
+    finally:
+        events.close()

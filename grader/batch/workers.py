@@ -151,8 +151,13 @@ def _backstop(job: Job) -> float:
 
 def _wait(pid: int, control: socket.socket, deadline: float) -> tuple[str, str]:
     """Wait for the grading process; kill it at the deadline or when the client goes away."""
+    from grader.sandbox import linux
+
     selector = selectors.DefaultSelector()
     selector.register(control, selectors.EVENT_READ)
+    exited = linux.exit_descriptor(pid)
+    if exited is not None:
+        selector.register(exited, selectors.EVENT_READ, "exited")
     try:
         while True:
             waited, status = os.waitpid(pid, os.WNOHANG)
@@ -164,7 +169,8 @@ def _wait(pid: int, control: socket.socket, deadline: float) -> tuple[str, str]:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
                 return "crashed", "the grading process took too long and was stopped"
-            if selector.select(0.05):
+            ready = [key for key, _ in selector.select(0.05) if key.data != "exited"]
+            if ready:
                 try:
                     gone = control.recv(MAX_MESSAGE, socket.MSG_PEEK) == b""
                 except OSError:
@@ -176,6 +182,8 @@ def _wait(pid: int, control: socket.socket, deadline: float) -> tuple[str, str]:
                 time.sleep(0.05)
     finally:
         selector.close()
+        if exited is not None:
+            os.close(exited)
 
 
 def serve(control_fd: int) -> None:

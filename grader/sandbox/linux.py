@@ -172,3 +172,12 @@ def wipe_initial_environment() -> None:
     start, end = int(fields[47]), int(fields[48])
     if 0 < start < end:
         ctypes.memset(start, 0, end - start)
+
+
+def exit_descriptor(pid: int) -> int | None:
+    """A descriptor that becomes readable when child `pid` exits (pidfd, Linux 5.3+), so a
+    parent can wait for it in a selector instead of polling; None where there is none."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None

@@ -16,6 +16,7 @@ import mmap
 import os
 import random
 import resource
+import select
 import selectors
 import shutil
 import signal
@@ -883,14 +884,22 @@ class Sandbox:
 
     def _wait_for_nursery(self) -> None:
         deadline = time.monotonic() + CLOSE_GRACE_SECONDS
-        while time.monotonic() < deadline:
-            try:
-                pid, _ = os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid:
-                return
-            time.sleep(0.01)
+        exited = linux.exit_descriptor(self.pid)
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    pid, _ = os.waitpid(self.pid, os.WNOHANG)
+                except ChildProcessError:
+                    return
+                if pid:
+                    return
+                if exited is None:
+                    time.sleep(0.01)
+                else:
+                    select.select([exited], [], [], max(0.0, deadline - time.monotonic()))
+        finally:
+            if exited is not None:
+                os.close(exited)
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
