@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import REPO, grade, timed  # noqa: E402
+from run import REPO, grade, timed
 
 
 def main() -> None:

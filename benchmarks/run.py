@@ -450,6 +450,8 @@ def write_results(out: Path, r: Results) -> None:
             pss <= 1.5,
         ),
     ]
+    large_run = f"one run over {large}" if r.kinds_large else f"none over {large} (--no-large)"
+    large_class = f"; of {large}: {r.kinds_large}" if r.kinds_large else ""
     lines = [
         "# Benchmark results",
         "",
@@ -457,10 +459,10 @@ def write_results(out: Path, r: Results) -> None:
         f"{platform.python_version()}, {os.cpu_count()} cores. Load average before: "
         f"{r.load_before}; after: {r.load_after}. Single-process measures: medians of "
         f"{r.repeats} runs after one warm-up run. Batches: `--timeout 1 --jobs {jobs}`, median "
-        f"of several runs over {small}, one run over {large}; one pass of {small} sequential "
+        f"of several runs over {small}, {large_run}; one pass of {small} sequential "
         "`grade submit --timeout 1` over the same class.",
         "",
-        f"The class of {small}: {r.kinds_small}; of {large}: {r.kinds_large} (copies of "
+        f"The class of {small}: {r.kinds_small}{large_class} (copies of "
         "reference/ and tests/submissions; a hanging one times out on every scratch_lr check "
         "that calls forward).",
         "",

@@ -1,15 +1,15 @@
 """Back a long-lived worker's heap with transparent huge pages, so that each fork is cheap.
 
 A fork copies one page-table entry per 4 KiB of the parent's anonymous memory, and an exit
-tears them down again. After `import torch` and its warm-up that is about 210 MiB, which made
-fork plus exit cost 9 ms on the 2-core VM this grader is developed on, paid once per probe
-call. Collapsing the heap into 2 MiB pages (`MADV_COLLAPSE`, Linux 6.1+) cut it to about
-3.5 ms. A child that writes to a shared huge page gets a copy of just the 4 KiB it touched, so
-children stay small. Collapsing takes 0.2-0.3 s of CPU once, and a probe call (a fork and an
-exit of a torch-sized process) then costs about 18 ms instead of 37: already worth it for the
-40-odd probe calls of one `grade submit`, so every batch worker and every `grade submit` does
-it. A process does it once; its forks inherit the huge pages and skip it. Everything here is
-best effort: elsewhere it does nothing.
+tears them down again. After `import torch` and its warm-up that is about 160 MiB: a bare fork
+and exit of such a process cost about 20 ms of CPU on the 2-core VM this grader is developed
+on, and 7 ms once the heap is collapsed into 2 MiB pages (`MADV_COLLAPSE`, Linux 6.1+). A
+child that writes to a shared huge page splits it and copies just the 4 KiB it touched, so
+children stay small, though each split costs the child some of the saving back. Collapsing
+takes 0.2-0.3 s of CPU once. Every batch worker does it, and `grade submit` too, where it
+about breaks even for one four-exercise grading. A process does it once; its forks inherit
+the huge pages and skip it. Collapsing again in each zygote was measured and did not pay.
+Everything here is best effort: elsewhere it does nothing.
 """
 
 from __future__ import annotations
