@@ -140,18 +140,27 @@ def expect_tensor(actual: Any, call: str) -> torch.Tensor:
     return actual
 
 
+ShapeHints = dict[tuple[int, ...], str]
+
+
 def expect_shape(
-    actual: Any, expected: Sequence[int], call: str, hints: dict[tuple[int, ...], str] | None = None
+    actual: Any,
+    expected: Sequence[int],
+    call: str,
+    hints: ShapeHints | Callable[[], ShapeHints] | None = None,
 ) -> None:
-    """Fail unless `actual` is a tensor of shape `expected`; `hints` maps wrong shapes to help."""
+    """Fail unless `actual` is a tensor of shape `expected`; `hints` maps wrong shapes to help.
+    `hints` may be a function, called only when the shape is wrong: a hint that needs another
+    probe call then costs nothing when the submission is right."""
     __tracebackhide__ = True
     tensor = expect_tensor(actual, call)
     got = tuple(tensor.shape)
     want = tuple(expected)
     if got != want:
+        known = hints() if callable(hints) else hints
         raise Failure(
             say("wrong_shape", call=call, actual=fmt_shape(got), expected=fmt_shape(want)),
-            (hints or {}).get(got, ""),
+            (known or {}).get(got, ""),
         )
 
 

@@ -19,6 +19,21 @@ from grader.checks import (
 )
 
 
+def test_expect_shape_computes_hints_given_as_a_function_only_when_the_shape_is_wrong():
+    asked = []
+
+    def hints():
+        asked.append(True)  # in a check, this is where a probe call of its own would go
+        return {(4, 3): "are the weights (out, in)?"}
+
+    expect_shape(torch.zeros(4, 2), (4, 2), "layer(x)", hints=hints)
+    assert asked == []
+    with pytest.raises(Failure) as raised:
+        expect_shape(torch.zeros(4, 3), (4, 2), "layer(x)", hints=hints)
+    assert asked == [True]
+    assert raised.value.help == "are the weights (out, in)?"
+
+
 def test_expect_shape_names_the_call_and_the_known_mistake():
     with pytest.raises(Failure) as failure:
         expect_shape(torch.zeros(4, 3), (4, 2), "layer(x)", hints={(4, 3): "are the weights?"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import partial
 
 import torch
 
@@ -305,7 +306,7 @@ def test_output_shape_1d_and_2d(probe):
     for x_shape, expected in (((IN,), (OUT,)), ((4, IN), (4, OUT))):
         x = seeded_randn(*x_shape)
         output = _observe_forward(probe, x)
-        expect_shape(output, expected, _call(x), hints=_shape_hints(probe, x_shape))
+        expect_shape(output, expected, _call(x), hints=partial(_shape_hints, probe, x_shape))
 
 
 @check(points=1, category="shapes", visibility="hidden", covers=["forward-shapes"])
@@ -313,7 +314,7 @@ def test_output_shape_3d(probe):
     """forward keeps any number of leading dimensions: (2, 5, 3) maps to (2, 5, 2)."""
     x = seeded_randn(2, 5, IN)
     output = _observe_forward(probe, x)
-    expect_shape(output, (2, 5, OUT), _call(x), hints=_shape_hints(probe, (2, 5, IN)))
+    expect_shape(output, (2, 5, OUT), _call(x), hints=partial(_shape_hints, probe, (2, 5, IN)))
 
 
 @check(points=1, category="values", covers=["forward-values"])
