@@ -15,6 +15,7 @@ import os
 import select
 import struct
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 _IN_NONBLOCK = os.O_NONBLOCK
@@ -29,12 +30,28 @@ _EVENT = struct.Struct("iIII")
 MAX_FOLDERS = 500
 
 
-class FileEvents:
-    """Changes beneath `root`, except in folders named in `skipped`."""
+def walk(
+    root: Path, skipped: frozenset[str], ignored: frozenset[str] = frozenset()
+) -> Iterator[tuple[str, list[str]]]:
+    """Each folder beneath `root` with its file names, sorted, leaving out folders named in
+    `skipped` and the folders at the absolute paths in `ignored` (the watch's own output:
+    its report must not count as a change the student made)."""
+    for folder, subdirs, names in os.walk(root):
+        subdirs[:] = sorted(
+            d for d in subdirs if d not in skipped and os.path.join(folder, d) not in ignored
+        )
+        yield folder, sorted(names)
 
-    def __init__(self, root: Path, skipped: frozenset[str]) -> None:
+
+class FileEvents:
+    """Changes beneath `root`, except in the folders `walk` leaves out."""
+
+    def __init__(
+        self, root: Path, skipped: frozenset[str], ignored: frozenset[str] = frozenset()
+    ) -> None:
         self.root = root
         self.skipped = skipped
+        self.ignored = ignored
         self.fd = -1
         try:
             self._libc = ctypes.CDLL(None, use_errno=True)
@@ -51,8 +68,7 @@ class FileEvents:
         return self.fd >= 0
 
     def _watch_tree(self) -> None:
-        for count, (folder, subdirs, _names) in enumerate(os.walk(self.root)):
-            subdirs[:] = [d for d in subdirs if d not in self.skipped]
+        for count, (folder, _names) in enumerate(walk(self.root, self.skipped, self.ignored)):
             if count >= MAX_FOLDERS:
                 return
             self._libc.inotify_add_watch(self.fd, os.fsencode(folder), _WATCHED | _IN_ONLYDIR)

@@ -27,7 +27,7 @@ from typing import Any
 
 from grader.atomic import write_atomic
 from grader.batch import workers
-from grader.file_events import FileEvents
+from grader.file_events import FileEvents, walk
 from grader.formats import json_report, views
 from grader.report import Report
 from grader.sandbox.zygote import reap_descendants
@@ -41,22 +41,24 @@ SKIPPED_FOLDERS = frozenset({"__pycache__", ".git", ".ipynb_checkpoints", ".venv
 Snapshot = dict[str, tuple[int, int, str]]
 
 
-def _files(root: Path) -> Iterator[Path]:
+def _files(root: Path, ignored: frozenset[str]) -> Iterator[Path]:
     count = 0
-    for folder, subdirs, names in os.walk(root):
-        subdirs[:] = sorted(d for d in subdirs if d not in SKIPPED_FOLDERS)
-        for name in sorted(names):
+    for folder, names in walk(root, SKIPPED_FOLDERS, ignored):
+        for name in names:
             count += 1
             if count > MAX_FILES:
                 return
             yield Path(folder) / name
 
 
-def snapshot(root: Path, previous: Snapshot | None = None) -> Snapshot:
+def snapshot(
+    root: Path, previous: Snapshot | None = None, ignored: frozenset[str] = frozenset()
+) -> Snapshot:
     """Each file's mtime, size and content hash; a file whose mtime and size did not change
-    keeps its previous hash, so a poll reads no file that nobody touched."""
+    keeps its previous hash, so a poll reads no file that nobody touched. Folders at the
+    absolute paths in `ignored` are left out."""
     found: Snapshot = {}
-    for path in _files(root):
+    for path in _files(root, ignored):
         with contextlib.suppress(OSError):
             stat = path.stat()
             key = str(path.relative_to(root))
@@ -132,6 +134,9 @@ class Watcher:
         self.folder = folder
         self.specs = specs
         self.out = out
+        # The report folder may well be inside the watched one (`grade watch .` writes
+        # ./grade-report): rewriting it must not look like a save.
+        self.ignored = frozenset({os.path.realpath(out)})
         self.options = options
         self.scratch = Path(tempfile.mkdtemp(prefix="torchgrade-watch-"))
         self.worker: workers.WorkerProcess | None = None
@@ -191,11 +196,11 @@ def run(
     # Started in the background by a shell, a process may inherit SIGINT ignored: Ctrl-C (or
     # `kill -INT`) must still stop the watch and clean up.
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
-    events = FileEvents(watcher.folder, SKIPPED_FOLDERS)
+    events = FileEvents(watcher.folder, SKIPPED_FOLDERS, watcher.ignored)
     idle = EVENT_POLL_SECONDS if events.active else POLL_SECONDS
     try:
         watcher.start()
-        seen = snapshot(watcher.folder)
+        seen = snapshot(watcher.folder, ignored=watcher.ignored)
         try:
             show_first(watcher.grade(watcher.specs))
         except GradingFailed as exc:
@@ -203,12 +208,12 @@ def run(
         while polls is None or polls > 0:
             polls = None if polls is None else polls - 1
             events.wait(idle)
-            now = snapshot(watcher.folder, seen)
+            now = snapshot(watcher.folder, seen, watcher.ignored)
             changed = changed_files(seen, now)
             if not changed:
                 continue
             time.sleep(SETTLE_SECONDS)  # an editor may still be writing
-            now = snapshot(watcher.folder, now)
+            now = snapshot(watcher.folder, now, watcher.ignored)
             changed = changed_files(seen, now)
             seen = now
             if not changed:

@@ -65,13 +65,16 @@ def _score(out: Path) -> float | None:
 
 
 def test_watch_regrades_a_change_and_ctrl_c_leaves_nothing(tmp_path: Path) -> None:
-    submission, out, temp = tmp_path / "submission", tmp_path / "out", tmp_path / "tmp"
+    # As a student runs it: from the submission folder, so the default --out (grade-report)
+    # lies inside the watched folder, and rewriting it must not count as a save.
+    submission, temp = tmp_path / "submission", tmp_path / "tmp"
+    out = submission / "grade-report"
     shutil.copytree(REPO / "reference", submission)
     temp.mkdir()
     log = (tmp_path / "watch.log").open("w")
-    command = ["watch", str(submission), "-a", "my_linear", "--out", str(out)]
     watch = subprocess.Popen(
-        [sys.executable, "-m", "grader", *command],
+        [sys.executable, "-m", "grader", "watch", ".", "-a", "my_linear"],
+        cwd=submission,
         stdout=log,
         stderr=subprocess.STDOUT,
         env={**os.environ, "TMPDIR": str(temp)},
@@ -93,6 +96,8 @@ def test_watch_regrades_a_change_and_ctrl_c_leaves_nothing(tmp_path: Path) -> No
         report = Report.model_validate_json((out / "report.json").read_text())
         assert report.complete and [a.name for a in report.assignments] == ["my_linear"]
         assert "my_linear.py changed" in text()
+        time.sleep(2)  # several polls: the rewritten report must not start another regrade
+        assert text().count(" changed: ") == 1, text()
 
         below = _descendants(watch.pid)
         assert below, "the warm worker runs below the watch process"
@@ -175,5 +180,24 @@ def test_file_events_wake_on_a_save_even_in_a_new_folder(tmp_path: Path) -> None
         events.wait(0.05)  # the new folder itself is an event in the root
         (tmp_path / "__pycache__" / "x.pyc").write_bytes(b"")
         assert not events.wait(0.05)
+    finally:
+        events.close()
+
+
+def test_the_watch_output_folder_is_neither_snapshotted_nor_watched(tmp_path: Path) -> None:
+    from grader.file_events import FileEvents
+
+    (tmp_path / "my_linear.py").write_text("a = 1\n")
+    out = tmp_path / "grade-report"
+    out.mkdir()
+    ignored = frozenset({str(out)})
+    before = snapshot(tmp_path, ignored=ignored)
+    (out / "report.json").write_text("{}")
+    assert changed_files(before, snapshot(tmp_path, before, ignored)) == set()
+    events = FileEvents(tmp_path, frozenset(), ignored)
+    try:
+        if events.active:
+            (out / "report.json").write_text("{ }")
+            assert not events.wait(0.1)
     finally:
         events.close()
