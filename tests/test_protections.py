@@ -3,6 +3,7 @@ without root (the path GitHub-hosted runners take)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -11,7 +12,7 @@ import pytest
 import torch
 
 from grader import spec
-from grader.sandbox import linux, protections, seccomp
+from grader.sandbox import accelerators, linux, protections, seccomp
 from grader.sandbox.staging import stage
 from grader.sandbox.zygote import Sandbox
 from tests.conftest import REFERENCE, SUBMISSIONS
@@ -290,3 +291,45 @@ def test_the_dry_run_is_remembered_only_where_nothing_it_depends_on_changed(tmp_
     assert _plan_in_a_fresh_process(tmp_path / "unused", TORCHGRADE_PROTECTIONS_CACHE="off")[
         "dry_run"
     ]
+
+
+ENVIRONMENT = """
+import json, os, sys
+with open("/proc/self/status") as status:
+    bounding = [line.split()[1] for line in status if line.startswith("CapBnd:")]
+print(json.dumps({"cwd": os.getcwd(), "env": dict(os.environ), "bounding": bounding}))
+print("unterminated", os.getcwd(), end="")
+"""
+
+
+def test_each_probe_starts_with_its_own_clean_environment_and_streams(tmp_path, monkeypatch):
+    """The zygote names each child's scratch folder as HOME and TMPDIR before forking it, and
+    makes the children's standard streams once: every call must still see its own folder,
+    nothing of the grader's environment, an empty capability bounding set where capabilities
+    are dropped, and none of the previous call's output."""
+    monkeypatch.setenv("TORCHGRADE_TEST_SECRET", "must-not-reach-a-probe")
+    plan = protections.plan()
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    (folder / "my_linear.py").write_text(ENVIRONMENT)
+    staged = stage(folder, tmp_path / "staged")
+    sandbox = Sandbox(spec.select(["my_linear"]), staged.folder, plan=plan)
+    try:
+        outputs = [
+            sandbox.call("my_linear", "construct", {"in_features": 2, "out_features": 1}, 0, 10)
+            for _ in range(3)
+        ]
+    finally:
+        sandbox.close()
+    allowed = {*protections.SAFE_ENV, *accelerators.VARIABLES, "HOME", "TMPDIR"}
+    folders = []
+    for outcome in outputs:
+        first, _, rest = outcome.output.partition("\n")
+        seen = json.loads(first)
+        assert seen["env"]["HOME"] == seen["env"]["TMPDIR"] == seen["cwd"], seen
+        assert set(seen["env"]) <= allowed, seen["env"]
+        assert rest == f"unterminated {seen['cwd']}", outcome.output
+        if plan.on("capabilities_dropped"):
+            assert seen["bounding"] == ["0000000000000000"], seen
+        folders.append(seen["cwd"])
+    assert len(set(folders)) == len(folders), folders

@@ -412,8 +412,12 @@ def enter_private_root(new_root: Path, scratch_root: Path, staging: Path) -> Non
 
 
 def prepare_scratch(scratch: Path) -> None:
-    """Zygote side, before the fork: the probe's scratch folder, private to its owner."""
+    """Zygote side, before the fork: the probe's scratch folder, private to its owner. Once the
+    environment is scrubbed, it is also named HOME and TMPDIR here, so no child writes to its
+    inherited environment (each page a child writes is a copy-on-write fault)."""
     scratch.mkdir(mode=0o700)
+    if _environment_scrubbed:
+        os.environ.update(HOME=str(scratch), TMPDIR=str(scratch))
 
 
 def _chown_tree(root: Path, uid: int, gid: int) -> None:
@@ -440,9 +444,13 @@ def scrub_environment() -> None:
 
 
 def _scrub_environment(scratch: Path) -> None:
-    if not (_environment_scrubbed and _CLEAN_NAMES.issuperset(os.environ)):
+    folder = str(scratch)
+    if _environment_scrubbed and _CLEAN_NAMES.issuperset(os.environ):
+        if os.environ.get("HOME") == folder and os.environ.get("TMPDIR") == folder:
+            return
+    else:
         scrub_environment()
-    os.environ.update(HOME=str(scratch), TMPDIR=str(scratch))
+    os.environ.update(HOME=folder, TMPDIR=folder)
 
 
 def _drop_to_nobody() -> None:

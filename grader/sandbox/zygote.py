@@ -27,7 +27,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 import torch
 
@@ -237,17 +237,24 @@ def _send_envelope(fd: int, envelope: dict[str, Any]) -> None:
         wire._write_all(fd, data)
 
 
-def _rebind_standard_streams() -> None:
-    """Point sys.stdout/stderr at fds 1 and 2 (now the capture pipe). The inherited objects may
-    write elsewhere: an in-memory buffer under click's CliRunner, a capture file under pytest.
-    Line-buffered, so output printed before a crash is still captured."""
-    for fd, name in ((1, "stdout"), (2, "stderr")):
-        stream = open(  # noqa: SIM115
-            fd, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1
-        )
-        setattr(sys, name, stream)
-        setattr(sys, f"__{name}__", stream)
-    sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
+def _standard_streams() -> tuple[TextIO, TextIO, TextIO]:
+    """Text streams on fds 0, 1 and 2, line-buffered so that output printed before a crash is
+    still captured. The zygote makes them once and never uses them; each child binds them
+    after pointing those fds at its own pipes, so no child builds its own."""
+    out, err = (
+        open(fd, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1)  # noqa: SIM115
+        for fd in (1, 2)
+    )
+    return open(0, encoding="utf-8", closefd=False), out, err
+
+
+def _rebind_standard_streams(streams: tuple[TextIO, TextIO, TextIO] | None = None) -> None:
+    """Point sys.stdin/stdout/stderr at fds 0, 1 and 2 (now the capture pipe). The inherited
+    objects may write elsewhere: an in-memory buffer under click's CliRunner, a capture file
+    under pytest."""
+    sys.stdin, sys.stdout, sys.stderr = streams or _standard_streams()
+    for name in ("stdout", "stderr"):
+        setattr(sys, f"__{name}__", getattr(sys, name))
 
 
 def submission_entries(staging: Path) -> tuple[tuple[str, bool], ...]:
@@ -303,6 +310,7 @@ def _child_main(
     notice_w: int = -1,
     phase: mmap.mmap | None = None,
     landlock_base: int = -1,
+    streams: tuple[TextIO, TextIO, TextIO] | None = None,
 ) -> None:
     """Runs in the forked child. Never returns: the child always ends in `os._exit`."""
     code = 0
@@ -315,7 +323,7 @@ def _child_main(
         keep = sorted({0, 1, 2, result_w, notice_w, landlock_base} - {-1})
         for low, high in zip(keep, [*keep[1:], 1 << 16], strict=True):
             os.closerange(low + 1, high)
-        _rebind_standard_streams()
+        _rebind_standard_streams(streams)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         copy_submission(staging, entries, scratch)
@@ -533,6 +541,7 @@ class _Zygote:
         # One shared byte: the child sets it once the student module has imported, so a
         # timeout can say whether the import itself hung. Only wording depends on it.
         self.phase = mmap.mmap(-1, 1)
+        self.streams = _standard_streams()
 
     def serve(self, req_r: int, resp_w: int) -> None:
         while True:
@@ -567,6 +576,7 @@ class _Zygote:
         notice_r, notice_w = os.pipe()
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
+        baseline_data = _vm_data_bytes()
         started = time.monotonic()
         self.phase[0] = 0
         pid = _fork_when_room()
@@ -585,12 +595,13 @@ class _Zygote:
                 out_w,
                 result_w,
                 self.limits,
-                _vm_data_bytes(),
+                baseline_data,
                 self.plan,
                 protected,
                 notice_w,
                 self.phase,
                 self.landlock_base,
+                self.streams,
             )
         os.close(out_w)
         os.close(result_w)
@@ -705,6 +716,8 @@ def _zygote_main(zygote: _Zygote, plan: protections.Plan, req_r: int, resp_w: in
         linux.try_prctl(_PR_SET_CHILD_SUBREAPER, 1)
         protections.setup_zygote(plan, zygote.scratch_root, zygote.staging)
         zygote.landlock_base = protections.zygote_layer(plan, zygote.scratch_root)
+        if plan.on("capabilities_dropped"):
+            linux.drop_bounding_set()
         zygote.protected |= {os.getpid(), *_own_threads()}
         # What the children touch, they copy: keep the collector off the inherited heap.
         # (A freeze moves the generations aside without visiting an object; a collection
