@@ -15,9 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
 import signal
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -138,22 +136,13 @@ class Watcher:
         # ./grade-report): rewriting it must not look like a save.
         self.ignored = frozenset({os.path.realpath(out)})
         self.options = options
-        self.scratch = Path(tempfile.mkdtemp(prefix="torchgrade-watch-"))
         self.worker: workers.WorkerProcess | None = None
         self.report: Report | None = None
 
     def start(self) -> None:
-        """Start the worker with every temp file of its process tree in our own folder."""
+        """Start the worker (every temp file of its process tree goes to its own folder)."""
         workers.become_subreaper(True)
-        saved = os.environ.get("TMPDIR")
-        os.environ["TMPDIR"] = str(self.scratch)
-        try:
-            self.worker = workers.WorkerProcess()
-        finally:
-            if saved is None:
-                os.environ.pop("TMPDIR", None)
-            else:
-                os.environ["TMPDIR"] = saved
+        self.worker = workers.WorkerProcess()
 
     def grade(self, specs: list[AssignmentSpec]) -> Report:
         assert self.worker is not None
@@ -176,7 +165,8 @@ class Watcher:
         if self.worker is not None:
             self.worker.stop()
         reap_descendants()
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        if self.worker is not None:
+            self.worker.remove_scratch()
 
 
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:

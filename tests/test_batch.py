@@ -7,6 +7,7 @@ import os
 import signal
 import statistics
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -16,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from grader.batch import runner as batch
-from grader.batch.workers import Job, LocalPool
+from grader.batch.workers import Job, LocalPool, WorkerProcess
 from grader.formats import junit
+from grader.sandbox.torch_cache import TORCH_CACHE_VARIABLE
 from grader.spec import select
 from tests.batch_helpers import (
     MARKER_VARIABLE,
@@ -210,10 +212,16 @@ def test_interrupted_and_killed_batch_resumes_without_regrading(tmp_path):
     assert marked_processes(marker) == []
 
 
-def test_a_worker_that_dies_costs_one_submission_and_is_replaced(monkeypatch):
-    """Its spinning probe child is ended too, though its sandbox died with the worker."""
+def test_a_worker_that_dies_costs_one_submission_and_is_replaced(monkeypatch, tmp_path):
+    """Its spinning probe child is ended too, though its sandbox died with the worker, and
+    none of the temp folders of the grading it was killed in is left behind."""
     marker = uuid.uuid4().hex
     monkeypatch.setenv(MARKER_VARIABLE, marker)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    monkeypatch.setenv(TORCH_CACHE_VARIABLE, str(tmp_path / "torch-cache"))
     pool = LocalPool(1)
     outcomes: dict[str, object] = {}
     hang = Job("hang", str(SUBMISSIONS / "infinite_loop"), ("scratch_lr",), timeout=1.0)
@@ -241,6 +249,43 @@ def test_a_worker_that_dies_costs_one_submission_and_is_replaced(monkeypatch):
     assert "killed by SIGKILL" in outcomes["hang"].error
     assert json.loads(outcomes["fine"].report_json)["score"] == 10
     assert marked_processes(marker) == []
+    assert sorted(p.name for p in temp.iterdir()) == []
+
+
+def test_a_grading_process_killed_mid_way_leaves_no_temp_folder(monkeypatch, tmp_path):
+    """The worker removes each grading's temp folder (staging, the sandbox's run folder, the
+    judge's) once the grading process is gone, even when it was killed, and goes on."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    monkeypatch.setenv(TORCH_CACHE_VARIABLE, str(tmp_path / "torch-cache"))
+    worker = WorkerProcess()
+    try:
+        assert worker.scratch.parent == temp
+        hang = Job("hang", str(SUBMISSIONS / "infinite_loop"), ("scratch_lr",), timeout=30.0)
+        worker.submit(hang)
+        deadline = time.monotonic() + 60
+        while not descendants_at_depth(worker.process.pid, 3):
+            assert time.monotonic() < deadline, "no probe started"
+            time.sleep(0.01)
+        (job_folder,) = worker.scratch.iterdir()
+        assert any(job_folder.iterdir()), "the grading's temp files are not in its folder"
+        (grading,) = descendants_at_depth(worker.process.pid, 1)
+        os.kill(grading, signal.SIGKILL)
+        message = None
+        while message is None or message.get("op") != "done":
+            message = worker.receive()
+            assert message is not None, worker.exit_detail()
+        assert message["status"] == "crashed"
+        worker.finish(message["status"], message.get("detail", ""))
+        assert list(worker.scratch.iterdir()) == []
+        again = worker.grade(Job("fine", str(REFERENCE), ("my_linear",)))
+        assert json.loads(again.report_json or "{}").get("score") == 10, again.error
+        assert list(worker.scratch.iterdir()) == []
+    finally:
+        worker.stop()
+    assert list(temp.iterdir()) == []
 
 
 def test_dask_executor_gives_the_local_gradebook(class_folder, tmp_path):

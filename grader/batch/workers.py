@@ -24,6 +24,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from collections import deque
@@ -119,12 +120,15 @@ class Outcome:
 # --------------------------------------------------------------------------- worker side
 
 
-def _grade_child(job: Job, result_fd: int, control: socket.socket) -> None:
-    """The per-submission process. Never returns."""
+def _grade_child(job: Job, result_fd: int, control: socket.socket, scratch: str) -> None:
+    """The per-submission process. Never returns. Its temp files (staging, the sandbox's run
+    folder, the judge's) all go to `scratch`, which the worker removes once it has exited,
+    however it ended."""
     code = 0
     try:
         control.close()
         _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        os.environ["TMPDIR"] = tempfile.tempdir = scratch
         from grader import spec
         from grader.engine import GradeOptions, grade
 
@@ -189,7 +193,7 @@ def _wait(pid: int, control: socket.socket, deadline: float) -> tuple[str, str]:
 def serve(control_fd: int) -> None:
     """The worker's main loop: warm up, then grade each job the client sends."""
     from grader import preload
-    from grader.sandbox.zygote import reap_descendants
+    from grader.sandbox.zygote import force_rmtree, reap_descendants
 
     control = socket.socket(fileno=control_fd)
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
@@ -205,14 +209,17 @@ def serve(control_fd: int) -> None:
             break
         job = Job.from_json(message)
         result_fd = fds[0]
+        scratch = tempfile.mkdtemp(prefix="job-")
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
         pid = os.fork()
         if pid == 0:
-            _grade_child(job, result_fd, control)
+            _grade_child(job, result_fd, control, scratch)
         os.close(result_fd)
         status, detail = _wait(pid, control, time.monotonic() + _backstop(job))
         reap_descendants()
+        with contextlib.suppress(OSError):
+            force_rmtree(Path(scratch))
         if status == "gone":
             break
         control.send(json.dumps({"op": DONE, "status": status, "detail": detail}).encode())
@@ -236,16 +243,29 @@ class WorkerProcess:
         from grader.sandbox.torch_cache import private_torch_cache
 
         private_torch_cache()
-        self.process = subprocess.Popen(
-            _worker_command(theirs.fileno()),
-            pass_fds=(theirs.fileno(),),
-            env={**os.environ, ASSIGNMENTS_ENV: str(assignments_root())},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=log if log is not None else subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        theirs.close()
+        # Every temp file of the worker's process tree goes here, so that a worker killed
+        # mid-grading (a crash, Ctrl-C, a lost client) leaves nothing behind once it is removed.
+        self.scratch = Path(tempfile.mkdtemp(prefix="torchgrade-worker-"))
+        environment = {
+            **os.environ,
+            ASSIGNMENTS_ENV: str(assignments_root()),
+            "TMPDIR": str(self.scratch),
+        }
+        try:
+            self.process = subprocess.Popen(
+                _worker_command(theirs.fileno()),
+                pass_fds=(theirs.fileno(),),
+                env=environment,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log if log is not None else subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except BaseException:
+            self.remove_scratch()
+            raise
+        finally:
+            theirs.close()
         self.control = ours
         self.ready = False
         self.job: Job | None = None
@@ -348,6 +368,14 @@ class WorkerProcess:
         with contextlib.suppress(ChildProcessError):
             self.process.wait()
         self._close_result()
+        self.remove_scratch()
+
+    def remove_scratch(self) -> None:
+        """Remove the worker's temp folder (again, once its orphans are reaped)."""
+        from grader.sandbox.zygote import force_rmtree
+
+        with contextlib.suppress(OSError):
+            force_rmtree(self.scratch)
 
 
 ResultCallback = Callable[[Job, Outcome], None]
@@ -393,8 +421,11 @@ class LocalPool:
                     self._on_control(worker, selector, queue, on_result)
         finally:
             selector.close()
+            stopped = list(self.workers)
             self.close()
             reap_orphans(keep=set())
+            for worker in stopped:
+                worker.remove_scratch()
             become_subreaper(False)
 
     def _on_control(
@@ -425,6 +456,7 @@ class LocalPool:
         for _ in range(ORPHAN_SWEEPS):
             reap_orphans(keep={w.process.pid for w in self.workers})
             time.sleep(ORPHAN_SWEEP_SECONDS)
+        worker.remove_scratch()
         if queue:
             replacement = self._start()
             selector.register(replacement.control, selectors.EVENT_READ, ("control", replacement))

@@ -505,7 +505,9 @@ def _describe_exit(status: int) -> str:
     return f"exited with code {os.WEXITSTATUS(status)}"
 
 
-def _force_rmtree(path: Path) -> None:
+def force_rmtree(path: Path) -> None:
+    """Remove a tree that a sandbox left behind, read-only folders included."""
+
     def retry(func: Any, target: str, _exc: Any) -> None:
         with contextlib.suppress(OSError):
             os.chmod(os.path.dirname(target), 0o700)
@@ -620,7 +622,7 @@ class _Zygote:
             os.close(out_r)
             os.close(result_r)
             os.close(notice_r)
-            _force_rmtree(scratch)
+            force_rmtree(scratch)
 
     def _supervise(
         self, pid: int, out_r: int, result_r: int, started: float, timeout: float
@@ -806,7 +808,7 @@ def _nursery_main(
                 _holder_main(zygote, plan, req_r, resp_w)
             _, status = os.waitpid(pid, 0)
             with contextlib.suppress(OSError):
-                _force_rmtree(zygote.scratch_root)
+                force_rmtree(zygote.scratch_root)
             died = _shell_code(status)
             if died == 0:
                 break
@@ -817,7 +819,7 @@ def _nursery_main(
     finally:
         if scratch_root is not None:
             with contextlib.suppress(OSError):
-                _force_rmtree(scratch_root)
+                force_rmtree(scratch_root)
         os._exit(code)
 
 
