@@ -1,8 +1,8 @@
 """Hostile (batch): find a socket another sandbox bound in its scratch folder, and use it.
 
-Every probe looks for mailbox.sock under the grader's temporary folders and tries a stream
-connect and a datagram sendto through a socketpair, printing 'SEEKER reached: <how>' on
-success. hostile_socket_binder, graded at the same time, binds it.
+Every probe looks for mailbox.sock under the grader's temporary folders and their parents,
+and tries a stream connect and a datagram sendto through a socketpair, printing
+'SEEKER reached: <how>' on success. hostile_socket_binder, graded at the same time, binds it.
 """
 
 import glob
@@ -11,12 +11,23 @@ import socket
 import tempfile
 import time
 
-_roots = {tempfile.gettempdir(), "/tmp", os.environ.get("TMPDIR", "/tmp")}
+# Where a sandbox's run folder lies: right in a temp folder (grade submit), or in a batch
+# worker's own folder, one per grading. This sandbox's own temp folder may be nested in one of
+# those, so its ancestors are searched too.
+_layouts = (
+    ("torchgrade-run-*", "sandbox-*", "probe-*", "mailbox.sock"),
+    ("torchgrade-worker-*", "job-*", "torchgrade-run-*", "sandbox-*", "probe-*", "mailbox.sock"),
+)
+_roots = set()
+for _start in (tempfile.gettempdir(), "/tmp", os.environ.get("TMPDIR", "/tmp")):
+    for _ in range(4):
+        _roots.add(_start)
+        _start = os.path.dirname(_start)
 _found = set()
 while True:
     for _root in _roots:
-        _pattern = os.path.join(_root, "torchgrade-run-*", "sandbox-*", "probe-*", "mailbox.sock")
-        _found.update(glob.glob(_pattern))
+        for _layout in _layouts:
+            _found.update(glob.glob(os.path.join(_root, *_layout)))
     for _path in _found:
         try:
             os.chdir(os.path.dirname(_path))  # AF_UNIX addresses are short: go there first
