@@ -211,6 +211,22 @@ for label, action in (
 """
 
 
+def _construct_calls(tmp_path, source: str, plan: protections.Plan, calls: int) -> list:
+    """`calls` construct probes, one sandbox, on a my_linear.py made of `source`."""
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    (folder / "my_linear.py").write_text(source)
+    staged = stage(folder, tmp_path / "staged")
+    sandbox = Sandbox(spec.select(["my_linear"]), staged.folder, plan=plan)
+    try:
+        return [
+            sandbox.call("my_linear", "construct", {"in_features": 2, "out_features": 1}, 0, 10)
+            for _ in range(calls)
+        ]
+    finally:
+        sandbox.close()
+
+
 def test_a_probe_writes_in_its_own_scratch_folder_and_nowhere_beside_it(tmp_path):
     """The zygote's shared Landlock layer allows writing beneath every probe's scratch root;
     each child's own layer must narrow that to its own folder, call after call. The layer's
@@ -218,18 +234,7 @@ def test_a_probe_writes_in_its_own_scratch_folder_and_nowhere_beside_it(tmp_path
     plan = protections.plan()
     if not plan.on("landlock"):
         pytest.skip("Landlock is off here: " + plan.status["landlock"])
-    folder = tmp_path / "submission"
-    folder.mkdir()
-    (folder / "my_linear.py").write_text(WRITER)
-    staged = stage(folder, tmp_path / "staged")
-    sandbox = Sandbox(spec.select(["my_linear"]), staged.folder, plan=plan)
-    try:
-        outputs = [
-            sandbox.call("my_linear", "construct", {"in_features": 2, "out_features": 1}, 0, 10)
-            for _ in range(2)
-        ]
-    finally:
-        sandbox.close()
+    outputs = _construct_calls(tmp_path, WRITER, plan, calls=2)
     for outcome in outputs:
         assert "WRITE own allowed" in outcome.output, outcome.output
         assert "WRITE sibling file PermissionError" in outcome.output, outcome.output
@@ -309,18 +314,7 @@ def test_each_probe_starts_with_its_own_clean_environment_and_streams(tmp_path, 
     are dropped, and none of the previous call's output."""
     monkeypatch.setenv("TORCHGRADE_TEST_SECRET", "must-not-reach-a-probe")
     plan = protections.plan()
-    folder = tmp_path / "submission"
-    folder.mkdir()
-    (folder / "my_linear.py").write_text(ENVIRONMENT)
-    staged = stage(folder, tmp_path / "staged")
-    sandbox = Sandbox(spec.select(["my_linear"]), staged.folder, plan=plan)
-    try:
-        outputs = [
-            sandbox.call("my_linear", "construct", {"in_features": 2, "out_features": 1}, 0, 10)
-            for _ in range(3)
-        ]
-    finally:
-        sandbox.close()
+    outputs = _construct_calls(tmp_path, ENVIRONMENT, plan, calls=3)
     allowed = {*protections.SAFE_ENV, *accelerators.VARIABLES, "HOME", "TMPDIR"}
     folders = []
     for outcome in outputs:
