@@ -19,7 +19,9 @@ import pytest
 from grader.batch import runner as batch
 from grader.batch.workers import Job, LocalPool, WorkerProcess
 from grader.formats import junit
+from grader.sandbox import linux
 from grader.sandbox.torch_cache import TORCH_CACHE_VARIABLE
+from grader.sandbox.zygote import force_rmtree
 from grader.spec import select
 from tests.batch_helpers import (
     MARKER_VARIABLE,
@@ -345,3 +347,45 @@ def test_memory_limit_reaches_every_submission(tmp_path):
     assert check["status"] == "failed"
     assert "memory limit exceeded" in check["message"]
     assert read_gradebook(out)[0]["student"] == "max"
+
+
+def _removal_in_a_child_without_root_powers(tree: Path) -> None:
+    """force_rmtree(tree) in a fork that keeps uid 0 but drops every capability, so that
+    permissions apply as they do to the grader's unprivileged processes."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            if os.geteuid() == 0:
+                linux.drop_capabilities()
+            force_rmtree(tree)
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def test_removing_a_sandbox_tree_touches_nothing_outside_it(tmp_path):
+    """A tree already gone is no error and leaves its folder's mode alone (it may be /tmp);
+    read-only folders inside are removed, and a symlink in one is removed without making
+    what it points to writable."""
+    parent = tmp_path / "parent"
+    parent.mkdir()
+    parent.chmod(0o755)
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep")
+    outside.chmod(0o444)
+    _removal_in_a_child_without_root_powers(parent / "already-gone")
+    assert parent.stat().st_mode & 0o777 == 0o755
+    tree = parent / "tree"
+    locked = tree / "locked"
+    locked.mkdir(parents=True)
+    (locked / "file.txt").write_text("x")
+    (locked / "link").symlink_to(outside)
+    locked.chmod(0o500)
+    _removal_in_a_child_without_root_powers(tree)
+    assert not tree.exists()
+    assert parent.stat().st_mode & 0o777 == 0o755
+    assert outside.stat().st_mode & 0o777 == 0o444
+    assert outside.read_text() == "keep"

@@ -209,6 +209,8 @@ def serve(control_fd: int) -> None:
             break
         job = Job.from_json(message)
         result_fd = fds[0]
+        # Recreated if something removed it meanwhile (a /tmp cleaner): a job must not fail so.
+        os.makedirs(tempfile.gettempdir(), mode=0o700, exist_ok=True)
         scratch = tempfile.mkdtemp(prefix="job-")
         for stream in (sys.stdout, sys.stderr):
             stream.flush()

@@ -506,12 +506,21 @@ def _describe_exit(status: int) -> str:
 
 
 def force_rmtree(path: Path) -> None:
-    """Remove a tree that a sandbox left behind, read-only folders included."""
+    """Remove a tree that a sandbox left behind, read-only folders in it included. A tree that
+    is already gone is no error, and nothing outside the tree is ever made writable: not the
+    folder it lies in (that may be /tmp), not what a symlink in it points to."""
+    root = os.path.abspath(path)
 
-    def retry(func: Any, target: str, _exc: Any) -> None:
+    def retry(func: Any, target: str, exc: Any) -> None:
+        error = exc[1] if isinstance(exc, tuple) else exc
+        if isinstance(error, FileNotFoundError):
+            return
         with contextlib.suppress(OSError):
-            os.chmod(os.path.dirname(target), 0o700)
-            os.chmod(target, 0o700)
+            parent = os.path.dirname(target)
+            if parent == root or parent.startswith(root + os.sep):
+                os.chmod(parent, 0o700)
+            if not os.path.islink(target):
+                os.chmod(target, 0o700)
             func(target)
 
     if sys.version_info >= (3, 12):
