@@ -162,11 +162,11 @@ def test_no_process_outlives_the_batch(class_folder):
     assert marked_processes(marker) == []
 
 
-def _start_and_stop(args: tuple, marker: str, out: Path, reports: int, sig: int) -> int:
+def _start_and_stop(args: tuple, marker: str, out: Path, reports: int, sig: int, temp: Path) -> int:
     """Start `grade batch`, send `sig` once `reports` reports exist; its exit code."""
     process = subprocess.Popen(
         batch_command(*args),
-        env=batch_env(marker),
+        env={**batch_env(marker), "TMPDIR": str(temp)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -183,26 +183,28 @@ def _start_and_stop(args: tuple, marker: str, out: Path, reports: int, sig: int)
 
 
 def test_interrupted_and_killed_batch_resumes_without_regrading(tmp_path):
-    """Ctrl-C, then SIGKILL mid-batch, then a rerun: every report exactly once, none redone."""
-    root, out = tmp_path / "class", tmp_path / "out"
+    """Ctrl-C, then SIGKILL mid-batch, then a rerun: every report exactly once, none redone,
+    and no temp folder left behind, not even by the batch that was killed."""
+    root, out, temp = tmp_path / "class", tmp_path / "out", tmp_path / "temp"
     root.mkdir()
+    temp.mkdir()
     students = [f"s{i:02d}" for i in range(12)]
     for student in students:
         copy(SUBMISSIONS / "only_my_linear", root / student)
     marker = uuid.uuid4().hex
     args = (root, "--out", out, "-a", "my_linear", "--jobs", "2")
 
-    assert _start_and_stop(args, marker, out, 1, signal.SIGINT) == 130
+    assert _start_and_stop(args, marker, out, 1, signal.SIGINT, temp) == 130
     rows = read_gradebook(out)
     assert [r["student"] for r in rows] == students
     assert "pending" in {r["status"] for r in rows} and "graded" in {r["status"] for r in rows}
 
     first = len(list(out.glob("*/report.json")))
-    _start_and_stop(args, marker, out, first + 1, signal.SIGKILL)
+    _start_and_stop(args, marker, out, first + 1, signal.SIGKILL, temp)
     before = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("*/report.json")}
     assert first < len(before) < len(students)
 
-    result = run_batch(*args, marker=marker)
+    result = run_batch(*args, marker=marker, tmpdir=temp)
     assert result.returncode == 0, result.stderr
     assert f"{len(students) - len(before)} graded, {len(before)} reused" in result.stderr
     for student, mtime in before.items():
@@ -212,6 +214,7 @@ def test_interrupted_and_killed_batch_resumes_without_regrading(tmp_path):
     assert {(r["my_linear"], r["total"], r["status"]) for r in rows} == {("10", "10", "graded")}
     assert list(out.glob("**/.*.tmp")) == []
     assert marked_processes(marker) == []
+    assert [p.name for p in temp.iterdir() if p.name.startswith("torchgrade-")] == []
 
 
 def test_a_worker_that_dies_costs_one_submission_and_is_replaced(monkeypatch, tmp_path):

@@ -42,6 +42,8 @@ BACKSTOP_GRACE_SECONDS = 120.0
 ORPHAN_SWEEPS = 5
 ORPHAN_SWEEP_SECONDS = 0.1
 _PR_SET_PDEATHSIG = 1
+SCRATCH_PREFIX = "torchgrade-worker-"
+SCRATCH_VARIABLE = "TORCHGRADE_WORKER_SCRATCH"
 _PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -226,6 +228,20 @@ def serve(control_fd: int) -> None:
             break
         control.send(json.dumps({"op": DONE, "status": status, "detail": detail}).encode())
     reap_descendants()
+    _remove_own_scratch()
+
+
+def _remove_own_scratch() -> None:
+    """A worker whose client is gone (killed, say) removes the temp folder the client made for
+    it, since that client cannot. Only that folder: the one named in the environment, which is
+    also this process's temp folder and carries the worker prefix."""
+    from grader.sandbox.zygote import force_rmtree
+
+    own = os.environ.get(SCRATCH_VARIABLE, "")
+    folder = Path(own)
+    if own and str(folder) == tempfile.gettempdir() and folder.name.startswith(SCRATCH_PREFIX):
+        with contextlib.suppress(OSError):
+            force_rmtree(folder)
 
 
 # --------------------------------------------------------------------------- client side
@@ -242,17 +258,19 @@ class WorkerProcess:
         from grader.spec import ASSIGNMENTS_ENV, assignments_root
 
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        from grader.sandbox.torch_cache import private_torch_cache
+        from grader.sandbox.torch_cache import TORCH_CACHE_VARIABLE
 
-        private_torch_cache()
         # Every temp file of the worker's process tree goes here, so that a worker killed
         # mid-grading (a crash, Ctrl-C, a lost client) leaves nothing behind once it is removed.
-        self.scratch = Path(tempfile.mkdtemp(prefix="torchgrade-worker-"))
+        self.scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
         environment = {
             **os.environ,
             ASSIGNMENTS_ENV: str(assignments_root()),
             "TMPDIR": str(self.scratch),
+            SCRATCH_VARIABLE: str(self.scratch),
         }
+        # torch's compile cache too, unless the caller chose one: it goes with the folder.
+        environment.setdefault(TORCH_CACHE_VARIABLE, str(self.scratch / "torch-cache"))
         try:
             self.process = subprocess.Popen(
                 _worker_command(theirs.fileno()),
