@@ -392,3 +392,21 @@ def test_removing_a_sandbox_tree_touches_nothing_outside_it(tmp_path):
     assert parent.stat().st_mode & 0o777 == 0o755
     assert outside.stat().st_mode & 0o777 == 0o444
     assert outside.read_text() == "keep"
+
+
+def test_a_worker_whose_client_vanished_removes_its_own_folder(monkeypatch, tmp_path):
+    """The client goes away before the worker has even warmed up, so the worker's first send
+    fails: it must still remove the temp folder made for it, since no client will."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    monkeypatch.setenv(TORCH_CACHE_VARIABLE, str(tmp_path / "torch-cache"))
+    worker = WorkerProcess()
+    try:
+        worker.control.close()
+        worker.process.wait(timeout=120)
+        assert not worker.scratch.exists()
+        assert list(temp.iterdir()) == []
+    finally:
+        worker.stop()

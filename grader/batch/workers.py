@@ -193,22 +193,35 @@ def _wait(pid: int, control: socket.socket, deadline: float) -> tuple[str, str]:
 
 
 def serve(control_fd: int) -> None:
-    """The worker's main loop: warm up, then grade each job the client sends."""
+    """The worker's main loop: warm up, then grade each job the client sends. However it
+    ends (the client gone mid-way, a send that fails), nothing of it is left behind."""
     from grader import preload
-    from grader.sandbox.zygote import force_rmtree, reap_descendants
+    from grader.sandbox.zygote import reap_descendants
 
     control = socket.socket(fileno=control_fd)
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    preload.warm_worker()
-    control.send(json.dumps({"op": READY, "pid": os.getpid()}).encode())
+    try:
+        preload.warm_worker()
+        control.send(json.dumps({"op": READY, "pid": os.getpid()}).encode())
+        _grade_jobs(control)
+    except OSError:
+        pass  # the client went away: only the cleanup below is left to do
+    finally:
+        reap_descendants()
+        _remove_own_scratch()
+
+
+def _grade_jobs(control: socket.socket) -> None:
+    from grader.sandbox.zygote import force_rmtree, reap_descendants
+
     while True:
         try:
             message, fds, _flags, _addr = socket.recv_fds(control, MAX_MESSAGE, 1)
         except OSError:
-            break
+            return
         if not message or not fds:
-            break
+            return
         job = Job.from_json(message)
         result_fd = fds[0]
         # Recreated if something removed it meanwhile (a /tmp cleaner): a job must not fail so.
@@ -225,10 +238,8 @@ def serve(control_fd: int) -> None:
         with contextlib.suppress(OSError):
             force_rmtree(Path(scratch))
         if status == "gone":
-            break
+            return
         control.send(json.dumps({"op": DONE, "status": status, "detail": detail}).encode())
-    reap_descendants()
-    _remove_own_scratch()
 
 
 def _remove_own_scratch() -> None:
