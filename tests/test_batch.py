@@ -217,16 +217,23 @@ def test_interrupted_and_killed_batch_resumes_without_regrading(tmp_path):
     assert [p.name for p in temp.iterdir() if p.name.startswith("torchgrade-")] == []
 
 
-def test_a_worker_that_dies_costs_one_submission_and_is_replaced(monkeypatch, tmp_path):
-    """Its spinning probe child is ended too, though its sandbox died with the worker, and
-    none of the temp folders of the grading it was killed in is left behind."""
-    marker = uuid.uuid4().hex
-    monkeypatch.setenv(MARKER_VARIABLE, marker)
+def _own_temp_folder(monkeypatch, tmp_path) -> Path:
+    """An empty $TMPDIR for this test (and torch's compile cache outside it), so that what the
+    grader leaves behind, if anything, is all that can appear in it."""
     temp = tmp_path / "temp"
     temp.mkdir()
     monkeypatch.setenv("TMPDIR", str(temp))
     monkeypatch.setattr(tempfile, "tempdir", None)
     monkeypatch.setenv(TORCH_CACHE_VARIABLE, str(tmp_path / "torch-cache"))
+    return temp
+
+
+def test_a_worker_that_dies_costs_one_submission_and_is_replaced(monkeypatch, tmp_path):
+    """Its spinning probe child is ended too, though its sandbox died with the worker, and
+    none of the temp folders of the grading it was killed in is left behind."""
+    marker = uuid.uuid4().hex
+    monkeypatch.setenv(MARKER_VARIABLE, marker)
+    temp = _own_temp_folder(monkeypatch, tmp_path)
     pool = LocalPool(1)
     outcomes: dict[str, object] = {}
     hang = Job("hang", str(SUBMISSIONS / "infinite_loop"), ("scratch_lr",), timeout=1.0)
@@ -260,11 +267,7 @@ def test_a_worker_that_dies_costs_one_submission_and_is_replaced(monkeypatch, tm
 def test_a_grading_process_killed_mid_way_leaves_no_temp_folder(monkeypatch, tmp_path):
     """The worker removes each grading's temp folder (staging, the sandbox's run folder, the
     judge's) once the grading process is gone, even when it was killed, and goes on."""
-    temp = tmp_path / "temp"
-    temp.mkdir()
-    monkeypatch.setenv("TMPDIR", str(temp))
-    monkeypatch.setattr(tempfile, "tempdir", None)
-    monkeypatch.setenv(TORCH_CACHE_VARIABLE, str(tmp_path / "torch-cache"))
+    temp = _own_temp_folder(monkeypatch, tmp_path)
     worker = WorkerProcess()
     try:
         assert worker.scratch.parent == temp
@@ -397,11 +400,7 @@ def test_removing_a_sandbox_tree_touches_nothing_outside_it(tmp_path):
 def test_a_worker_whose_client_vanished_removes_its_own_folder(monkeypatch, tmp_path):
     """The client goes away before the worker has even warmed up, so the worker's first send
     fails: it must still remove the temp folder made for it, since no client will."""
-    temp = tmp_path / "temp"
-    temp.mkdir()
-    monkeypatch.setenv("TMPDIR", str(temp))
-    monkeypatch.setattr(tempfile, "tempdir", None)
-    monkeypatch.setenv(TORCH_CACHE_VARIABLE, str(tmp_path / "torch-cache"))
+    temp = _own_temp_folder(monkeypatch, tmp_path)
     worker = WorkerProcess()
     try:
         worker.control.close()
