@@ -728,7 +728,10 @@ def _zygote_main(zygote: _Zygote, plan: protections.Plan, req_r: int, resp_w: in
         protections.setup_zygote(plan, zygote.scratch_root, zygote.staging)
         zygote.landlock_base = protections.zygote_layer(plan, zygote.scratch_root)
         if plan.on("capabilities_dropped"):
-            linux.drop_bounding_set()
+            # A saving, not the protection: each child still drops every capability itself,
+            # and fails closed if it cannot, so a zygote that cannot do it here goes on.
+            with contextlib.suppress(OSError):
+                linux.drop_bounding_set()
         zygote.protected |= {os.getpid(), *_own_threads()}
         # What the children touch, they copy: keep the collector off the inherited heap.
         # (A freeze moves the generations aside without visiting an object; a collection
