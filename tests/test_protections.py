@@ -3,10 +3,13 @@ without root (the path GitHub-hosted runners take)."""
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import re
+import signal
 import socket
+import threading
 
 import pytest
 import torch
@@ -125,6 +128,14 @@ def test_the_seccomp_filter_denies_exactly_what_it_should():
             "signal a process group": lambda: os.kill(-parent, 0),
             "signal itself": lambda: os.kill(os.getpid(), 0),
             "unmount": lambda: linux.umount("/nonexistent-torchgrade-mountpoint"),
+            "System V shared memory": lambda: _libc_call("shmget", 0, 4096, 0o1600),
+            "System V message queue": lambda: _libc_call("msgget", 0, 0o1600),
+            "System V semaphore": lambda: _libc_call("semget", 0, 1, 0o1600),
+            "memfd_create": lambda: os.close(os.memfd_create("probe")),
+            "clone into a new user namespace": lambda: _clone(0x10000000),
+            "clone into a new IPC namespace": lambda: _clone(0x08000000),
+            "fork": lambda: _clone(0),
+            "start a thread": _run_a_thread,
         }
         for name, attempt in attempts.items():
             try:
@@ -143,7 +154,44 @@ def test_the_seccomp_filter_denies_exactly_what_it_should():
         "signal a process group: PermissionError",
         "signal itself: allowed",
         "unmount: PermissionError",
+        "System V shared memory: PermissionError",
+        "System V message queue: PermissionError",
+        "System V semaphore: PermissionError",
+        "memfd_create: PermissionError",
+        "clone into a new user namespace: PermissionError",
+        "clone into a new IPC namespace: PermissionError",
+        "fork: allowed",
+        "start a thread: allowed",
     ]
+
+
+def _libc_call(name: str, *arguments: int) -> int:
+    result = getattr(ctypes.CDLL(None, use_errno=True), name)(*arguments)
+    if result == -1:
+        number = ctypes.get_errno()
+        raise OSError(number, os.strerror(number))
+    return result
+
+
+def _clone(flags: int) -> None:
+    """clone(2) itself, as the C library's fork would call it, with `flags` added."""
+    child = _libc_call(
+        "syscall", seccomp.ARCHES[linux.machine()].clone, flags | signal.SIGCHLD, 0, 0, 0, 0
+    )
+    if child == 0:
+        os._exit(0)
+    os.waitpid(child, 0)
+
+
+def _run_a_thread() -> None:
+    """The C library starts threads with clone3, which the filter answers ENOSYS: it must
+    fall back to clone."""
+    ran = []
+    thread = threading.Thread(target=ran.append, args=(1,))
+    thread.start()
+    thread.join()
+    if ran != [1]:
+        raise OSError(0, "the thread did not run")
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the privilege drop needs root")
@@ -245,6 +293,7 @@ def test_a_probe_writes_in_its_own_scratch_folder_and_nowhere_beside_it(tmp_path
 
 
 PLAN_IN_A_FRESH_PROCESS = """
+import ctypes
 import json
 from grader.sandbox import protections
 from grader.sandbox import plan_cache
@@ -305,6 +354,101 @@ with open("/proc/self/status") as status:
 print(json.dumps({"cwd": os.getcwd(), "env": dict(os.environ), "bounding": bounding}))
 print("unterminated", os.getcwd(), end="")
 """
+
+
+LIMITS_AND_IPC = """
+import json, os, resource
+names = ("RLIMIT_NOFILE", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_CORE")
+limits = {name: resource.getrlimit(getattr(resource, name)) for name in names}
+try:
+    ipc = os.readlink("/proc/self/ns/ipc")
+except OSError as exc:
+    ipc = type(exc).__name__
+print(json.dumps({"limits": limits, "ipc": ipc}))
+"""
+
+
+def test_a_probe_cannot_raise_its_limits_and_has_its_own_ipc_namespace(tmp_path):
+    """Each limit is set hard as well as soft (student code may raise a soft limit up to the
+    hard one), and the sandbox has its own System V IPC namespace, so the host's shared
+    memory segments and message queues are out of its sight."""
+    plan = protections.plan()
+    (outcome,) = _construct_calls(tmp_path, LIMITS_AND_IPC, plan, calls=1)
+    seen = json.loads(outcome.output)
+    for name, (soft, hard) in seen["limits"].items():
+        assert soft == hard, (name, soft, hard)
+    if plan.on("pid_namespace"):
+        assert seen["ipc"].startswith("ipc:["), seen
+        assert seen["ipc"] != os.readlink("/proc/self/ns/ipc"), seen
+
+
+MEMORY_SCANNER = """
+import re
+import torch
+from torch import nn
+
+
+def _markers_in_memory():
+    found = set()
+    with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", buffering=0) as memory:
+        for line in maps:
+            fields = line.split()
+            path = fields[5] if len(fields) > 5 else ""
+            if not fields[1].startswith("r") or path.startswith("/") or path == "[vvar]":
+                continue
+            start, end = (int(n, 16) for n in fields[0].split("-"))
+            try:
+                memory.seek(start)
+                data = memory.read(end - start)
+            except (OSError, OverflowError, ValueError):
+                continue
+            found.update(m.decode() for m in re.findall(rb"TGMARK-[0-9a-f]{16}", data))
+    return sorted(found)
+
+
+class MyLinear(nn.Module):
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__()
+        self.weights = nn.Parameter(torch.zeros(in_features, out_features))
+        self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
+
+    def forward(self, x):
+        print("RAW", x.numpy().tobytes().decode("latin-1"))
+        print("SEEN", " ".join(_markers_in_memory()))
+        return x.clone()
+"""
+
+
+def _marker_input(marker: str) -> torch.Tensor:
+    """`marker`'s bytes as the input tensor of a probe call: (2, 3) float32, 24 bytes."""
+    return torch.frombuffer(bytearray((marker + "!").encode()), dtype=torch.float32).reshape(2, 3)
+
+
+def test_a_probe_finds_nothing_of_earlier_calls_in_its_memory(tmp_path):
+    """Every child is a copy of the zygote's memory. The inputs the judge sent an earlier call,
+    and what that call printed and returned, pass through files the zygote splices, never
+    through its own memory, so a later child (a visible check, say) cannot dig a hidden
+    check's inputs out of it. The markers are made after the sandbox has forked, so the
+    sandbox cannot have them from the test process; each call must see its own."""
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    (folder / "my_linear.py").write_text(MEMORY_SCANNER)
+    staged = stage(folder, tmp_path / "staged")
+    sandbox = Sandbox(spec.select(["my_linear"]), staged.folder, plan=protections.plan())
+    try:
+        markers = [f"TGMARK-{os.urandom(8).hex()}" for _ in range(3)]
+        seen = []
+        for marker in markers:
+            inputs = {"in_features": 3, "out_features": 2, "x": _marker_input(marker)}
+            outcome = sandbox.call("my_linear", "forward", inputs, 0, 30)
+            assert outcome.status == "ok", outcome
+            line = next(x for x in outcome.output.splitlines() if x.startswith("SEEN"))
+            seen.append(set(line.split()[1:]))
+    finally:
+        sandbox.close()
+    for index, marker in enumerate(markers):
+        assert marker in seen[index], (marker, seen)  # the scan works: it finds its own input
+        assert not seen[index] & set(markers[:index]), (index, seen)
 
 
 def test_each_probe_starts_with_its_own_clean_environment_and_streams(tmp_path, monkeypatch):

@@ -124,6 +124,12 @@ def _off(reason: str) -> str:
     return f"off ({reason})"
 
 
+# What `pid_namespace` stands for: its own pids and /proc, its own mounts, and its own System V
+# IPC objects (the host's shared memory and message queues are out of sight, and whatever a
+# sandbox makes dies with it; seccomp keeps the children of one sandbox apart as well).
+PROCESS_NAMESPACES = linux.CLONE_NEWPID | linux.CLONE_NEWNS | linux.CLONE_NEWIPC
+
+
 @dataclass(frozen=True)
 class Plan:
     """Which layers to apply, with the report's 'on' or 'off (reason)' for each."""
@@ -140,7 +146,7 @@ class Plan:
     def namespace_flags(self) -> int:
         flags = 0
         if self.on("pid_namespace"):
-            flags |= linux.CLONE_NEWPID | linux.CLONE_NEWNS
+            flags |= PROCESS_NAMESPACES
         if self.on("network_namespace"):
             flags |= linux.CLONE_NEWNET
         return flags
@@ -298,12 +304,13 @@ def _enforce_landlock(scratch: Path, abi: int, base: int) -> None:
 # --------------------------------------------------------------------------- applying layers
 
 
-def _set_limit(kind: int, soft: int) -> None:
+def _set_limit(kind: int, value: int) -> None:
+    """The hard limit too: with the soft one alone, student code could raise it again."""
     _, hard = resource.getrlimit(kind)
     if hard != resource.RLIM_INFINITY:
-        soft = min(soft, hard)
+        value = min(value, hard)
     with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(kind, (soft, hard if hard != resource.RLIM_INFINITY else soft))
+        resource.setrlimit(kind, (value, value))
 
 
 def enter_namespaces(flags: int, user_namespace: bool) -> None:
@@ -571,7 +578,7 @@ def _expect_denied(action: Callable[[], object]) -> bool:
 
 def _namespaces_body(user_namespace: bool) -> Callable[[int, Path], None]:
     def body(fd: int, scratch: Path) -> None:
-        flags = linux.CLONE_NEWPID | linux.CLONE_NEWNS | linux.CLONE_NEWNET
+        flags = PROCESS_NAMESPACES | linux.CLONE_NEWNET
         try:
             enter_namespaces(flags, user_namespace)
         except OSError as exc:

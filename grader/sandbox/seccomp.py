@@ -12,6 +12,15 @@ libseccomp. It denies (with an errno, so Python raises a clean `OSError`):
   `setns`, every call that mounts or unmounts, and the keyring calls, none of which an
   exercise needs (inside a user namespace a child would otherwise be allowed to unmount the
   sandbox's own /proc);
+- the System V IPC calls (shared memory, semaphores, message queues) and POSIX message queues:
+  their objects outlive a process and are found by key, so they would carry data from one
+  probe child to the next, from one student to another in a batch, and past every memory
+  limit; the sandbox's own IPC namespace fences the host's objects off as well;
+- `memfd_create` and `memfd_secret`: anonymous files whose pages no rlimit and no RSS count
+  sees, a way around the memory limit;
+- `clone` with any `CLONE_NEW*` flag (a new user namespace hands out capabilities, inside
+  it, that open much more of the kernel), and `clone3`, whose flags seccomp cannot read:
+  it fails with ENOSYS, so the C library falls back to `clone`, as it does on older kernels;
 - `kill`, `tkill`, `tgkill`, `rt_(tg)sigqueueinfo` and `pidfd_open` aimed at a protected pid
   (the zygote and everything above it), at a process group, or at every process (`-1`).
 
@@ -35,6 +44,7 @@ _SECCOMP_MODE_FILTER = 2
 _LD_W_ABS = 0x20
 _JEQ_K = 0x15
 _JGE_K = 0x35
+_JSET_K = 0x45
 _RET_K = 0x06
 
 RET_ALLOW = 0x7FFF0000
@@ -51,6 +61,12 @@ PIDFD_GETFD = 438
 # open_tree, move_mount, fsopen, fsconfig, fsmount, fspick, mount_setattr: the same numbers on
 # every architecture.
 NEW_MOUNT_API = (428, 429, 430, 431, 432, 433, 442)
+# clone3 and memfd_secret, the same numbers on every architecture.
+CLONE3 = 435
+MEMFD_SECRET = 447
+# CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID and
+# CLONE_NEWNET: a clone that asks for any of them is denied.
+CLONE_NEW_NAMESPACES = 0x7E020000
 
 
 @dataclass(frozen=True)
@@ -61,6 +77,7 @@ class _Arch:
     connecting: tuple[int, ...]
     sendto: int
     io_uring_setup: int
+    clone: int
     denied: tuple[int, ...]
     signalling: tuple[int, ...]
 
@@ -72,9 +89,17 @@ ARCHES = {
         connecting=(42, 46, 307),
         sendto=44,
         io_uring_setup=425,
+        clone=56,
         # ptrace, process_vm_readv/writev, bpf, perf_event_open, userfaultfd, unshare, setns,
-        # mount, umount2, pivot_root, add_key, request_key, keyctl
-        denied=(101, 310, 311, 321, 298, 323, 272, 308, 165, 166, 155, 248, 249, 250),
+        # mount, umount2, pivot_root, add_key, request_key, keyctl; shmget, shmat, shmctl,
+        # shmdt, semget, semop, semctl, semtimedop, msgget, msgsnd, msgrcv, msgctl; mq_open,
+        # mq_unlink, mq_timedsend, mq_timedreceive, mq_notify, mq_getsetattr; memfd_create
+        denied=(
+            *(101, 310, 311, 321, 298, 323, 272, 308, 165, 166, 155, 248, 249, 250),
+            *(29, 30, 31, 67, 64, 65, 66, 220, 68, 69, 70, 71),
+            *(240, 241, 242, 243, 244, 245),
+            319,
+        ),
         # kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo, pidfd_open
         signalling=(62, 200, 234, 129, 297, 434),
     ),
@@ -84,7 +109,13 @@ ARCHES = {
         connecting=(203, 211, 269),
         sendto=206,
         io_uring_setup=425,
-        denied=(117, 270, 271, 280, 241, 282, 97, 268, 40, 39, 41, 217, 218, 219),
+        clone=220,
+        denied=(
+            *(117, 270, 271, 280, 241, 282, 97, 268, 40, 39, 41, 217, 218, 219),
+            *(194, 196, 195, 197, 190, 193, 191, 192, 186, 189, 188, 187),
+            *(180, 181, 182, 183, 184, 185),
+            279,
+        ),
         signalling=(129, 130, 131, 138, 240, 434),
     ),
 }
@@ -123,8 +154,17 @@ def program(protected: Iterable[int]) -> list[tuple[int, int, int, int]]:
         (_JGE_K, 0, 1, _X32_SYSCALL_BIT),
         (_RET_K, 0, 0, _deny(errno.EPERM)),
     ]
-    for number in (*arch.denied, *NEW_MOUNT_API, PIDFD_GETFD, arch.io_uring_setup):
+    for number in (*arch.denied, *NEW_MOUNT_API, PIDFD_GETFD, arch.io_uring_setup, MEMFD_SECRET):
         code += [(_JEQ_K, 0, 1, number), (_RET_K, 0, 0, _deny(errno.EPERM))]
+    code += [(_JEQ_K, 0, 1, CLONE3), (_RET_K, 0, 0, _deny(errno.ENOSYS))]
+    # clone(flags, ...): a thread or a process, yes; a new namespace, no.
+    code += [
+        (_JEQ_K, 0, 4, arch.clone),
+        (_LD_W_ABS, 0, 0, _OFFSET_ARG0_LOW),
+        (_JSET_K, 0, 1, CLONE_NEW_NAMESPACES),
+        (_RET_K, 0, 0, _deny(errno.EPERM)),
+        (_RET_K, 0, 0, RET_ALLOW),
+    ]
     # No new socket and no way to address one: EACCES, as for a path one may not open.
     for number in (arch.socket, *arch.connecting):
         code += [(_JEQ_K, 0, 1, number), (_RET_K, 0, 0, _deny(errno.EACCES))]
