@@ -206,7 +206,7 @@ class ProbeCaller:
             error = envelope.get("error")
             if not isinstance(error, dict):
                 raise Failure(say("garbage", call=call, detail="malformed error"))
-            if error.get("type") == "GraderError":
+            if error.get("type") == "GraderError" and not outcome.student_code_ran:
                 raise RuntimeError(error.get("message"))
             source_map = self._sources.get(self._spec.student_file)
             file = source_map.display if source_map else self._spec.student_file

@@ -243,3 +243,21 @@ def test_a_killed_sandbox_is_restarted_and_grading_goes_on(parent_killed):
         assert "crashed: the process exited with code 0" in check["message"]
     assert_full_marks(parent_killed, "scratch_lr")
     assert parent_killed.report["complete"] is True
+
+
+# ------------------------------------------------------------------------- 7. a forged grader error
+
+
+def test_a_forged_grader_error_stays_the_student_s_failure(grade_folder):
+    """A grader error is believed only from a child that had not reached student code yet:
+    an exception class named GraderError, or a grader-error envelope written by hand onto
+    the result pipe, is the student's own failure, never an "error" that blames the grader."""
+    graded = grade_folder(SUBMISSIONS / "hostile_grader_error")
+    my_linear = graded.assignment("my_linear")
+    assert my_linear["score"] <= baseline(grade_folder, "my_linear")
+    statuses = {check["status"] for check in my_linear["checks"]}
+    assert "error" not in statuses, my_linear["checks"]
+    messages = [check["message"] for check in my_linear["checks"]]
+    assert any("raised GraderError: a sandbox protection failed: forged" in m for m in messages)
+    assert any("raised GraderError: a sandbox protection failed: landlock" in m for m in messages)
+    assert_full_marks(graded, "scratch_lr")

@@ -21,6 +21,8 @@ import torch
 
 MAX_HEADER_BYTES = 1 << 20
 MAX_PAYLOAD_BYTES = 64 << 20
+# A probe's answer carries its captured output beside its result payload.
+MAX_MESSAGE_PAYLOAD_BYTES = MAX_PAYLOAD_BYTES + (1 << 20)
 MAX_DEPTH = 32
 MAX_DIMENSIONS = 64
 _FRAME = struct.Struct("!IQ")
@@ -74,12 +76,47 @@ def send_message(fd: int, header: dict[str, Any], payload: bytes = b"") -> None:
     _write_all(fd, _FRAME.pack(len(encoded), len(payload)) + encoded + payload)
 
 
-def recv_message(fd: int) -> tuple[dict[str, Any], bytes]:
+def recv_header(fd: int) -> tuple[dict[str, Any], int]:
+    """A message's header, and the length of the payload still to be read from `fd`."""
     header_len, payload_len = _FRAME.unpack(_read_exact(fd, _FRAME.size))
-    if header_len > MAX_HEADER_BYTES or payload_len > MAX_PAYLOAD_BYTES:
+    if header_len > MAX_HEADER_BYTES or payload_len > MAX_MESSAGE_PAYLOAD_BYTES:
         raise WireError("message too large")
-    header = json.loads(_read_exact(fd, header_len))
+    return json.loads(_read_exact(fd, header_len)), payload_len
+
+
+def recv_message(fd: int) -> tuple[dict[str, Any], bytes]:
+    header, payload_len = recv_header(fd)
     return header, _read_exact(fd, payload_len)
+
+
+def splice_exactly(
+    source: int,
+    target: int,
+    count: int,
+    *,
+    source_offset: int | None = None,
+    target_offset: int | None = None,
+) -> None:
+    """Move `count` bytes between a pipe and a file in the kernel (splice(2)): for data the
+    process moving it must not hold in its own memory."""
+    while count:
+        moved = os.splice(source, target, count, source_offset, target_offset)
+        if not moved:
+            raise EOFError("pipe closed mid-message")
+        count -= moved
+        source_offset = None if source_offset is None else source_offset + moved
+        target_offset = None if target_offset is None else target_offset + moved
+
+
+def send_message_from_files(
+    fd: int, header: dict[str, Any], parts: list[tuple[int, int, int]]
+) -> None:
+    """`send_message` with a payload made of (file descriptor, offset, length) parts, spliced
+    from those files onto the pipe `fd` without passing through this process's memory."""
+    encoded = json.dumps(header).encode()
+    _write_all(fd, _FRAME.pack(len(encoded), sum(p[2] for p in parts)) + encoded)
+    for source, offset, length in parts:
+        splice_exactly(source, fd, length, source_offset=offset)
 
 
 def plain(value: Any, depth: int = 0) -> Any:

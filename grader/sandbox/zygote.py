@@ -54,6 +54,13 @@ POLL_SECONDS = 0.02
 MAX_RESTARTS = 50
 CLOSE_GRACE_SECONDS = 5.0
 DRAIN_LIMIT_BYTES = 8 << 20
+_CHUNK = 1 << 16
+_RING_BYTES = 1 << 20
+_NONBLOCK = getattr(os, "SPLICE_F_NONBLOCK", 2)
+# The child writes this byte on its result pipe just before student code is first imported.
+# What comes after it is the student's to forge; a grader error is believed only without it.
+# (An envelope itself starts with the wire's magic, b"TGW1".)
+STUDENT_CODE_FOLLOWS = b"\xff"
 FORK_RETRY_SECONDS = 5.0
 ALLOC_FAILURE_TEXT = (
     "can't allocate memory",
@@ -78,32 +85,114 @@ class ProbeOutcome:
     sandbox_lost: bool = False
     notices: list[str] = field(default_factory=list)
     phase: str = ""
+    # Whether the child got as far as student code, as the zygote saw it (not the child's word).
+    student_code_ran: bool = False
     value: Any = None
 
 
 @dataclass
-class _Captured:
-    head: bytearray = field(default_factory=bytearray)
-    tail: bytearray = field(default_factory=bytearray)
+class _Spool:
+    """What a child writes on one pipe, moved into an anonymous file with splice(2), so that it
+    never enters the zygote's memory: every later child is a copy of that memory, and could
+    read there what an earlier probe was given or returned, a hidden check's inputs say.
+
+    It keeps the first `head_limit` bytes and, when `tail_limit` is set, the last `tail_limit`
+    bytes after those (through a ring in the file, larger than the tail so that a flood moves
+    in big splices); it counts everything and discards the rest.
+    """
+
+    fd: int
+    discard: int
+    head_limit: int
+    tail_limit: int = 0
     total: int = 0
+    discarding: bool = False
 
-    def add(self, chunk: bytes) -> None:
-        self.total += len(chunk)
-        room = OUTPUT_HEAD_BYTES - len(self.head)
-        if room > 0:
-            self.head += chunk[:room]
-            chunk = chunk[room:]
-        if chunk:
-            self.tail += chunk
-            del self.tail[:-OUTPUT_TAIL_BYTES]
+    @property
+    def _ring(self) -> int:
+        return max(self.tail_limit, _RING_BYTES) if self.tail_limit else 0
 
-    def text(self) -> str:
-        head = self.head.decode("utf-8", "replace")
-        tail = self.tail.decode("utf-8", "replace")
-        skipped = self.total - len(self.head) - len(self.tail)
-        if skipped > 0:
-            return f"{head}\n[... {skipped} bytes of output cut ...]\n{tail}"
-        return head + tail
+    def take(self, source: int) -> int:
+        """Move what `source` holds now; 0 at end of file. Raises BlockingIOError if empty."""
+        room, offset = 0, 0
+        if not self.discarding and self.total < self.head_limit:
+            room, offset = self.head_limit - self.total, self.total
+        elif not self.discarding and self._ring:
+            position = (self.total - self.head_limit) % self._ring
+            room, offset = self._ring - position, self.head_limit + position
+        if room:
+            moved = os.splice(source, self.fd, min(room, _CHUNK), None, offset, _NONBLOCK)
+        else:
+            moved = os.splice(source, self.discard, _CHUNK, None, None, _NONBLOCK)
+        self.total += moved
+        return moved
+
+    def parts(self, skip: int = 0) -> list[tuple[int, int, int]]:
+        """The kept bytes, in order, as (fd, offset, length) for `send_message_from_files`;
+        the head and the tail apart (the bytes cut between them are not kept)."""
+        head = min(self.total, self.head_limit)
+        found = [(self.fd, skip, head - skip)]
+        rest = self.total - head
+        tail = min(rest, self.tail_limit)
+        if tail:
+            end = rest % self._ring if rest > self._ring else rest  # where the ring stopped
+            if end >= tail:
+                found.append((self.fd, self.head_limit + end - tail, tail))
+            else:
+                wrapped = tail - end
+                found.append((self.fd, self.head_limit + self._ring - wrapped, wrapped))
+                found.append((self.fd, self.head_limit, end))
+        return [part for part in found if part[2] > 0]
+
+    def reset(self) -> None:
+        os.ftruncate(self.fd, 0)
+        self.total, self.discarding = 0, False
+
+
+def _anonymous_file(name: str, folder: Path) -> int:
+    """A memfd, or where there is none an unlinked file in `folder`: no child can open it by
+    name, and each child closes it before any student code runs."""
+    with contextlib.suppress(AttributeError, OSError):
+        return os.memfd_create(f"torchgrade-{name}")
+    descriptor, path = tempfile.mkstemp(prefix=f"{name}-", dir=folder)
+    os.unlink(path)
+    return descriptor
+
+
+@dataclass
+class _CallFiles:
+    """The zygote's three files for a call's data: the inputs the judge sent, and the child's
+    output and result. Emptied after every call."""
+
+    inputs: int
+    output: _Spool
+    result: _Spool
+    discard: int
+
+    @classmethod
+    def make(cls, folder: Path) -> _CallFiles:
+        discard = os.open(os.devnull, os.O_WRONLY)
+        output = _Spool(
+            _anonymous_file("output", folder), discard, OUTPUT_HEAD_BYTES, OUTPUT_TAIL_BYTES
+        )
+        result = _Spool(_anonymous_file("result", folder), discard, wire.MAX_PAYLOAD_BYTES + 2)
+        return cls(_anonymous_file("inputs", folder), output, result, discard)
+
+    def reset(self) -> None:
+        os.ftruncate(self.inputs, 0)
+        self.output.reset()
+        self.result.reset()
+
+
+def output_text(head: bytes, tail: bytes, total: int, scratch: str = "") -> str:
+    """A probe's captured output as the judge shows it: the start and the end, with what was
+    cut between them counted, and the child's scratch folder left out of paths."""
+    text = head.decode("utf-8", "replace")
+    skipped = total - len(head) - len(tail)
+    if skipped > 0:
+        text += f"\n[... {skipped} bytes of output cut ...]\n"
+    text += tail.decode("utf-8", "replace")
+    return text.replace(f"{scratch}{os.sep}", "") if scratch else text
 
 
 def load_probes(spec: AssignmentSpec) -> ModuleType:
@@ -295,7 +384,8 @@ def copy_submission(staging: Path, entries: tuple[tuple[str, bool], ...], scratc
 
 def _child_main(
     request: dict[str, Any],
-    inputs: bytes,
+    inputs_fd: int,
+    inputs_length: int,
     probes: ModuleType,
     spec: AssignmentSpec,
     staging: Path,
@@ -316,6 +406,7 @@ def _child_main(
     code = 0
     try:
         os.setsid()
+        inputs = _read_inputs(inputs_fd, inputs_length)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(out_w, 1)
@@ -336,6 +427,11 @@ def _child_main(
             return
         if notice_w >= 0:
             sockets.watch(notice_w)
+        probe_fn = getattr(probes, request["probe"], None)
+        if probe_fn is None or not getattr(probe_fn, PROBE_MARK, False):
+            _send_envelope(result_w, _grader_error(f"no probe named {request['probe']!r}"))
+            return
+        os.write(result_w, STUDENT_CODE_FOLLOWS)
         os.chdir(scratch)
         source.source_only_imports(str(scratch))
         sys.path.append(str(scratch))
@@ -344,7 +440,7 @@ def _child_main(
         # which costs a fresh fork about 2 ms, and probes run on the CPU.
         torch.default_generator.manual_seed(seed)
         random.seed(seed)
-        envelope = _run_probe(request, inputs, probes, spec, str(scratch), phase)
+        envelope = _run_probe(probe_fn, inputs, spec, str(scratch), phase)
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
@@ -355,22 +451,32 @@ def _child_main(
         os._exit(code)
 
 
+def _read_inputs(fd: int, length: int) -> bytes:
+    chunks, offset = [], 0
+    while offset < length:
+        chunk = os.pread(fd, length - offset, offset)
+        if not chunk:
+            raise EOFError("the inputs file is shorter than announced")
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
+
+
 def _grader_error(message: str) -> dict[str, Any]:
+    """The grader's own failure, for the judge to report as an error, not a failed check. Only
+    believed when no student code had run yet (`STUDENT_CODE_FOLLOWS`): student code can send
+    an envelope of this shape too."""
     error = {"type": "GraderError", "where": "probe", "memory": False, "frames": []}
     return {"ok": False, "error": {**error, "message": message}}
 
 
 def _run_probe(
-    request: dict[str, Any],
+    probe_fn: Any,
     inputs: bytes,
-    probes: ModuleType,
     spec: AssignmentSpec,
     scratch: str,
     phase: mmap.mmap | None = None,
 ) -> dict[str, Any]:
-    probe_fn = getattr(probes, request["probe"], None)
-    if probe_fn is None or not getattr(probe_fn, PROBE_MARK, False):
-        return _grader_error(f"no probe named {request['probe']!r}")
     arguments = wire.decode(inputs) if inputs else {}
     try:
         path = os.path.join(scratch, spec.student_file)
@@ -549,23 +655,23 @@ class _Zygote:
         self.counter = 0
         self.landlock_base = -1  # the zygote's base Landlock layer, once it is built
         self.protected = {os.getpid(), *_ancestors(), *_own_threads()}
-        # One shared byte: the child sets it once the student module has imported, so a
-        # timeout can say whether the import itself hung. Only wording depends on it.
-        self.phase = mmap.mmap(-1, 1)
         self.streams = _standard_streams()
+        self.files: _CallFiles | None = None
 
     def serve(self, req_r: int, resp_w: int) -> None:
+        files = self.files = _CallFiles.make(self.scratch_root)
         while True:
             try:
-                request, inputs = wire.recv_message(req_r)
+                request, length = wire.recv_header(req_r)
+                wire.splice_exactly(req_r, files.inputs, length, target_offset=0)
             except (EOFError, OSError, wire.WireError):
                 return
             if request.get("op") == "stop":
                 return
-            outcome = self.run(request, inputs)
-            header = {k: v for k, v in outcome.__dict__.items() if k != "value"}
+            header, parts = self.run(request, length)
             header["seq"] = request.get("seq")
-            wire.send_message(resp_w, header, outcome.value or b"")
+            wire.send_message_from_files(resp_w, header, parts)
+            files.reset()
 
     def _protected_for(self, request: dict[str, Any]) -> tuple[int, ...]:
         protected = set(self.protected)
@@ -574,7 +680,12 @@ class _Zygote:
             protected.add(caller)
         return tuple(sorted(protected))
 
-    def run(self, request: dict[str, Any], inputs: bytes) -> ProbeOutcome:
+    def run(
+        self, request: dict[str, Any], inputs_length: int
+    ) -> tuple[dict[str, Any], list[tuple[int, int, int]]]:
+        """One probe call in a fresh child: the answer's header, and where its payload lies
+        (the output, then the result) in the call files."""
+        assert self.files is not None
         self.counter += 1
         scratch = self.scratch_root / f"probe-{self.counter}"
         protections.prepare_scratch(scratch)
@@ -585,11 +696,14 @@ class _Zygote:
         out_r, out_w = os.pipe()
         result_r, result_w = os.pipe()
         notice_r, notice_w = os.pipe()
+        # One shared byte: the child sets it once the student module has imported, so a
+        # timeout can say whether the import itself hung. Only wording depends on it. A new
+        # page for each call: the child may write all over it.
+        phase = mmap.mmap(-1, 1)
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
         baseline_data = _vm_data_bytes()
         started = time.monotonic()
-        self.phase[0] = 0
         pid = _fork_when_room()
         if pid == 0:
             os.close(out_r)
@@ -597,7 +711,8 @@ class _Zygote:
             os.close(notice_r)
             _child_main(
                 request,
-                inputs,
+                self.files.inputs,
+                inputs_length,
                 self.probes[spec.name],
                 spec,
                 self.staging,
@@ -610,7 +725,7 @@ class _Zygote:
                 self.plan,
                 protected,
                 notice_w,
-                self.phase,
+                phase,
                 self.landlock_base,
                 self.streams,
             )
@@ -618,12 +733,12 @@ class _Zygote:
         os.close(result_w)
         os.close(notice_w)
         try:
-            outcome = self._supervise(pid, out_r, result_r, started, float(request["timeout"]))
-            outcome.output = outcome.output.replace(f"{scratch}{os.sep}", "")
-            outcome.notices = sockets.notices(notice_r)
-            if outcome.status == "timeout":
-                outcome.phase = "call" if self.phase[0] else "import"
-            return outcome
+            header = self._supervise(pid, out_r, result_r, started, float(request["timeout"]))
+            header["notices"] = sockets.notices(notice_r, self.files.discard)
+            header["scratch"] = str(scratch)
+            if header["status"] == "timeout":
+                header["phase"] = "call" if phase[0] else "import"
+            return header, self._payload(header)
         finally:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
@@ -631,26 +746,38 @@ class _Zygote:
             os.close(out_r)
             os.close(result_r)
             os.close(notice_r)
+            phase.close()
             force_rmtree(scratch)
+
+    def _payload(self, header: dict[str, Any]) -> list[tuple[int, int, int]]:
+        """The output's head and tail, then the result when there is one to decode."""
+        assert self.files is not None
+        output = self.files.output.parts()
+        header["output_parts"] = [length for _, _, length in output]
+        if header["status"] != "ok":
+            return output
+        skip = 1 if header["student_code_ran"] else 0
+        return output + self.files.result.parts(skip)
 
     def _supervise(
         self, pid: int, out_r: int, result_r: int, started: float, timeout: float
-    ) -> ProbeOutcome:
-        captured = _Captured()
-        result = bytearray()
+    ) -> dict[str, Any]:
+        assert self.files is not None
+        output, result = self.files.output, self.files.result
         selector = selectors.DefaultSelector()
-        for fd, name in ((out_r, "out"), (result_r, "result")):
+        for fd, spool in ((out_r, output), (result_r, result)):
             os.set_blocking(fd, False)
-            selector.register(fd, selectors.EVENT_READ, name)
+            selector.register(fd, selectors.EVENT_READ, spool)
         deadline = started + timeout
         memory_cap = _rss_bytes("self") + self.limits.memory_bytes
         status: int | None = None
         verdict: OutcomeStatus | None = None
         detail = ""
+        limit = wire.MAX_PAYLOAD_BYTES + 1  # with the byte that says student code ran
         while verdict is None:
             for key, _ in selector.select(POLL_SECONDS):
-                self._read(selector, key, captured, result)
-            if len(result) > wire.MAX_PAYLOAD_BYTES:
+                self._read(selector, key)
+            if result.total > limit:
                 verdict, detail = "garbage", "returned more data than allowed"
                 break
             waited, raw = os.waitpid(pid, os.WNOHANG)
@@ -659,61 +786,53 @@ class _Zygote:
                 # still hold the pipes open, so take what is buffered now instead of waiting
                 # for end-of-file.
                 status = raw
-                self._drain(selector, captured, result)
+                self._drain(selector)
                 break
             if time.monotonic() > deadline:
                 verdict, detail = "timeout", f"did not finish within {timeout:g} s"
             elif _rss_bytes(pid) > memory_cap:
                 verdict, detail = "memory", "memory limit exceeded"
         if verdict is not None:
-            self._drain(selector, captured, bytearray())
+            result.discarding = True
+            self._drain(selector)
         selector.close()
         duration = time.monotonic() - started
-        if verdict is None and status is not None and not result:
-            verdict, detail = "crashed", _describe_exit(status)
-        if verdict is None and len(result) > wire.MAX_PAYLOAD_BYTES:
-            verdict, detail = "garbage", "returned more data than allowed"
-        outcome = ProbeOutcome(
-            status=verdict or "ok",
-            detail=detail,
-            output=captured.text(),
-            output_bytes=captured.total,
-            duration_s=duration,
+        student_code_ran = bool(result.total) and (
+            os.pread(result.fd, 1, 0) == STUDENT_CODE_FOLLOWS
         )
-        outcome.value = bytes(result) if outcome.status == "ok" else None
-        return outcome
+        returned = result.total - (1 if student_code_ran else 0)
+        if verdict is None and status is not None and not returned:
+            verdict, detail = "crashed", _describe_exit(status)
+        if verdict is None and returned > wire.MAX_PAYLOAD_BYTES:
+            verdict, detail = "garbage", "returned more data than allowed"
+        return {
+            "status": verdict or "ok",
+            "detail": detail,
+            "output_bytes": output.total,
+            "duration_s": duration,
+            "student_code_ran": student_code_ran,
+        }
 
     @staticmethod
-    def _read(
-        selector: selectors.BaseSelector,
-        key: selectors.SelectorKey,
-        captured: _Captured,
-        result: bytearray,
-    ) -> int:
+    def _read(selector: selectors.BaseSelector, key: selectors.SelectorKey) -> int:
         try:
-            chunk = os.read(key.fd, 1 << 16)
+            moved = key.data.take(key.fd)
         except BlockingIOError:
             return 0
-        if not chunk:
+        if not moved:
             selector.unregister(key.fd)
-        elif key.data == "out":
-            captured.add(chunk)
-        else:
-            result += chunk
-        return len(chunk)
+        return moved
 
-    def _drain(
-        self, selector: selectors.BaseSelector, captured: _Captured, result: bytearray
-    ) -> None:
-        """Read what the pipes hold right now, bounded, in case something keeps writing."""
+    def _drain(self, selector: selectors.BaseSelector) -> None:
+        """Take what the pipes hold right now, bounded, in case something keeps writing."""
         budget = DRAIN_LIMIT_BYTES
-        while budget > 0 and len(result) <= wire.MAX_PAYLOAD_BYTES:
+        while budget > 0:
             ready = selector.select(0)
             if not ready:
                 return
             progress = 0
             for key, _ in ready:
-                progress += self._read(selector, key, captured, result)
+                progress += self._read(selector, key)
             if not progress and not selector.get_map():
                 return
             budget -= max(progress, 1)
@@ -835,6 +954,26 @@ def _nursery_main(
         os._exit(code)
 
 
+def _outcome(header: dict[str, Any], payload: bytes) -> ProbeOutcome:
+    """The zygote's answer as a `ProbeOutcome`: its payload is the output's head and tail
+    (their lengths in `output_parts`), then the child's result envelope."""
+    parts = header.pop("output_parts", [])
+    scratch = str(header.pop("scratch", ""))
+    lengths = [int(n) for n in parts if isinstance(n, int) and n >= 0][:2]
+    head_length = lengths[0] if lengths else 0
+    tail_length = lengths[1] if len(lengths) > 1 else 0
+    head, tail = payload[:head_length], payload[head_length : head_length + tail_length]
+    total = int(header.get("output_bytes", 0))
+    header["output"] = output_text(head, tail, total, scratch)
+    outcome = ProbeOutcome(**header)
+    if outcome.status == "ok":
+        try:
+            outcome.value = wire.decode(payload[head_length + tail_length :])
+        except wire.WireError as exc:
+            outcome.status, outcome.detail = "garbage", str(exc)
+    return outcome
+
+
 class Sandbox:
     """The judge's handle on the sandbox: send a probe request, get a `ProbeOutcome` back."""
 
@@ -890,13 +1029,7 @@ class Sandbox:
                     break
         except (OSError, EOFError, wire.WireError) as exc:
             return ProbeOutcome(status="crashed", detail=f"the sandbox stopped answering ({exc})")
-        outcome = ProbeOutcome(**header)
-        if outcome.status == "ok":
-            try:
-                outcome.value = wire.decode(payload)
-            except wire.WireError as exc:
-                outcome.status, outcome.detail = "garbage", str(exc)
-        return outcome
+        return _outcome(header, payload)
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
