@@ -119,6 +119,8 @@ def _missing_help(probe, name: str) -> str:
 def _cannot_set(probe, problem: dict) -> Failure:
     """The probe could not load the check's weights or bias into the student's layer."""
     name = problem["name"]
+    if "error" in problem:
+        return Failure(say("cannot_set", call=LAYER, problem=f"{name}: {problem['error']}"))
     if "shape" in problem:
         what = say("has_shape", name=name, actual=fmt_shape(problem["shape"]))
         help = _bias_shape_help(problem["shape"]) if name == "bias" else say("weights_layout_help")
