@@ -254,3 +254,10 @@ def test_state_the_check_cannot_set_is_not_blamed_on_the_method(grade_folder, tm
     assert "raised" not in check["message"]
     assert "property" in check["hint"]
 
+
+def test_float64_parameters_fit_like_float32_ones(grade_folder):
+    """The contract leaves the dtype open (any-init): float64 weights, with a forward that
+    casts x to them and back, are correct, and the judge's loss is computed in float64."""
+    graded = grade_folder(VARIANTS / "my_linear" / "float64_cast_in_forward", "-a", "my_linear")
+    assert graded.not_passed() == set()
+    assert graded.assignment("my_linear")["score"] == 10
