@@ -76,6 +76,28 @@ def test_class_completed_by_attribute_assignment_and_last_definition_wins() -> N
     assert 'cell 2 "class MyLinear(nn.Module):"' in module.notes[0][1]["ran"]
 
 
+def test_a_class_refined_on_top_of_itself_keeps_what_it_refines() -> None:
+    module = _module(
+        [
+            code("from torch import nn", 1),
+            code(
+                "class LR(nn.Module):\n    def __init__(self, dim):\n        super().__init__()\n"
+                "        self.dim = dim",
+                2,
+            ),
+            code("model = LR(3)\nprint(model)", 3),
+            code("class LR(LR):\n    def backward(self):\n        return self.dim", 4),
+            code("SIZE = 2\nSIZE = SIZE + 1", 5),
+            code("def make(n=SIZE):\n    return LR(n)", 6),
+        ],
+        {"LR", "make"},
+    )
+    namespace: dict = {}
+    exec(compile(module.source, "generated", "exec"), namespace)
+    assert namespace["make"]().backward() == 3
+    assert "model = LR(3)" not in module.source and module.notes == []
+
+
 def test_ipython_syntax_goes_through_the_transformer_not_line_by_line() -> None:
     module = _module(
         [

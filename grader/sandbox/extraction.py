@@ -5,7 +5,9 @@ Each top-level statement is a unit. Definitions (functions, classes, imports, as
 as `MyLinear.forward = forward`) are kept when a needed name reaches them; everything else at
 the top level (training calls, loops, prints, plots, magics) is left out and listed. Which
 names a statement reads is computed with `symtable`, scope by scope, so a local `losses = []`
-inside `train` does not pull in a top-level `losses = train(...)`. Nothing is executed.
+inside `train` does not pull in a top-level `losses = train(...)`. A name a unit reads while
+it is being defined (a base class, a decorator, a default value) and also binds is the
+earlier binding's: `class LR(LR):` keeps the `LR` it refines. Nothing is executed.
 """
 
 from __future__ import annotations
@@ -288,7 +290,11 @@ def extract(
         kept.add(index)
         work.extend((n, index) for n in unit.now - unit.binds)
         work.extend((n, None) for n in unit.later)
-        work.extend((n, index) for n in unit.now & unit.binds if unit.kind != "def")
+        # Read while being defined and bound by the unit too: the earlier binding's, if any
+        # (`class LR(LR):`, `x = x + 1`); otherwise the session had none either.
+        work.extend(
+            (n, index) for n in unit.now & unit.binds if any(i < index for i in parsed.providers(n))
+        )
         for j in range(index + 1, len(units)):
             other = units[j]
             if other.kind == "completes" and other.completes in unit.binds and j not in kept:
