@@ -76,6 +76,54 @@ def test_class_completed_by_attribute_assignment_and_last_definition_wins() -> N
     assert 'cell 2 "class MyLinear(nn.Module):"' in module.notes[0][1]["ran"]
 
 
+ADD_TO_CLASS = (
+    "def add_to_class(Class):\n    def wrapper(obj):\n        setattr(Class, obj.__name__, obj)\n"
+    "    return wrapper"
+)
+
+
+def test_a_method_attached_by_a_decorator_is_kept_with_the_decorator() -> None:
+    cells = [
+        code("import torch\nfrom torch import nn", 1),
+        code(ADD_TO_CLASS, 2),
+        code("class MyLinear(nn.Module):\n    def __init__(self):\n        super().__init__()", 3),
+        code("@add_to_class(MyLinear)\ndef forward(self, x):\n    return x + 1", 4),
+        code("@torch.no_grad()\ndef evaluate(model):\n    return model(1)", 5),
+        code("class MyLinear(MyLinear):\n    pass", 6),
+        code("@add_to_class(MyLinear)\ndef scale(self):\n    return 2", 7),
+    ]
+    module = _module(cells, {"MyLinear"})
+    namespace: dict = {}
+    exec(compile(module.source, "generated", "exec"), namespace)
+    layer = namespace["MyLinear"]()
+    assert layer(1) == 2 and layer.scale() == 2
+    assert "def evaluate" not in module.source  # its decorator names no class
+    nb = notebooks.read(notebook(cells).encode(), "hw.ipynb")
+    parsed = extraction.parse(nb)
+    rows = extraction.left_out(parsed, extraction.extract(parsed, {"MyLinear"}).kept, set())
+    assert [(cell.position, line, why) for cell, line, why in rows] == [
+        (5, "@torch.no_grad()", "unused")
+    ]
+
+
+def test_a_decorated_method_of_a_replaced_class_is_left_out_and_listed() -> None:
+    cells = [
+        code("from torch import nn", 1),
+        code(ADD_TO_CLASS, 2),
+        code("class MyLinear(nn.Module):\n    pass", 3),
+        code("@add_to_class(MyLinear)\ndef forward(self, x):\n    return x", 4),
+        code("class MyLinear(nn.Module):\n    def __init__(self):\n        super().__init__()", 5),
+    ]
+    nb = notebooks.read(notebook(cells).encode(), "hw.ipynb")
+    parsed = extraction.parse(nb)
+    module = extraction.extract(parsed, {"MyLinear"})
+    assert "def forward" not in module.source and module.source.count("class MyLinear") == 1
+    rows = {
+        (cell.position, why) for cell, _, why in extraction.left_out(parsed, module.kept, set())
+    }
+    assert rows == {(2, "unused"), (3, "unused"), (4, "unused")}
+
+
 def test_a_class_refined_on_top_of_itself_keeps_what_it_refines() -> None:
     module = _module(
         [
