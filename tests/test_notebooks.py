@@ -498,6 +498,30 @@ def test_errors_and_integrity_findings_point_into_the_notebook(tmp_path: Path) -
     assert relocated[1].code == "notebook-left-out" and "cells 4" in relocated[1].reason
 
 
+def test_an_error_on_a_class_a_left_out_loop_completes_names_the_loop(tmp_path: Path) -> None:
+    provided = _provided(
+        tmp_path,
+        {
+            "my_sgd.ipynb": notebook(
+                [
+                    code("class MySGD:\n    def __init__(self, params, lr):\n        self.lr = lr"),
+                    code("def step(self):\n    pass\n\ndef zero_grad(self):\n    pass"),
+                    code("# attach\nfor name in ['step']:\n    setattr(MySGD, name, step)"),
+                ]
+            )
+        },
+    )
+    source_map = provided.maps["my_sgd.py"]
+    error = {"type": "AttributeError", "owner": "MySGD", "owner_kind": "instance"}
+    help = source_map.left_out_help({**error, "missing": "step"})
+    assert help.startswith("cell 3, `for name in ['step']:`, sets attributes of MySGD")
+    assert "`MySGD.step = ...`" in help
+    # Not named by the loop, or another class: the loop is not the cause, nothing is said.
+    assert source_map.left_out_help({**error, "missing": "zero_grad"}) == ""
+    assert source_map.left_out_help({**error, "owner": "Other", "missing": "step"}) == ""
+    assert source_map.left_out_help({**error, "type": "TypeError", "missing": "step"}) == ""
+
+
 def test_hostile_notebooks_get_a_message_not_a_traceback(tmp_path: Path) -> None:
     deep = "def MyLinear():\n    return " + "[" * 5000 + "]" * 5000
     nested = '{"cells": [], "metadata": ' + "[" * 100000 + "]" * 100000 + "}"

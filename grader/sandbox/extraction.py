@@ -480,3 +480,60 @@ def left_out(
             rows.append((broken.code.cell, broken.code.cell.first_line, "syntax"))
     return rows
 
+
+@dataclass(frozen=True)
+class Attaching:
+    """A left-out statement that sets attributes on a kept class (`setattr(MySGD, name, fn)` in
+    a loop): an AttributeError on that class can name it."""
+
+    cls: str
+    cell: int
+    statement: str
+    source: str
+
+    def sets(self, cls: str, name: str) -> bool:
+        """Whether this statement would have set `name` on `cls`: it names both."""
+        return cls == self.cls and _mentions(self.source, {name})
+
+
+def attaching(parsed: Parsed, kept: set[int]) -> list[Attaching]:
+    """The left-out experiments that set attributes on a class the module keeps."""
+    classes = {
+        name
+        for index in kept
+        if isinstance(parsed.units[index].node, ast.ClassDef)
+        for name in parsed.units[index].binds
+    }
+    found: list[Attaching] = []
+    for index, unit in enumerate(parsed.units):
+        if index in kept or unit.kind != "experiment":
+            continue
+        for cls in sorted(_attached_to(unit.node) & classes):
+            original = unit.cell.source.split("\n")
+            number = unit.start + unit.code.offset
+            line = original[number - 1].strip() if number <= len(original) else ""
+            found.append(
+                Attaching(cls, unit.cell.position, line[:60], ast.unparse(unit.node)[:4000])
+            )
+    return found
+
+
+def _attached_to(node: ast.stmt) -> set[str]:
+    """The names whose attributes `node` sets: `setattr(C, ...)` and `C.x = ...` anywhere in it."""
+    names: set[str] = set()
+    for inner in ast.walk(node):
+        if (
+            isinstance(inner, ast.Call)
+            and isinstance(inner.func, ast.Name)
+            and inner.func.id == "setattr"
+            and inner.args
+            and isinstance(inner.args[0], ast.Name)
+        ):
+            names.add(inner.args[0].id)
+        elif isinstance(inner, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            names.update(
+                t.value.id
+                for t in _targets(inner)
+                if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+            )
+    return names
