@@ -308,6 +308,24 @@ def test_bug_notebooks_grade_as_the_same_py_files(grade_folder, tmp_path: Path) 
     assert {"syntax"} == {r["reason"] for r in info["left_out"] if r["reason"] == "syntax"}
 
 
+def test_classes_built_up_over_cells_grade_as_the_reference(grade_folder) -> None:
+    """D2L's `@add_to_class`, and `class LR(LR):` on top of an earlier LR, give full marks;
+    methods attached in a loop are left out with the loop, and the error names its cell."""
+    graded = grade_folder(SUBMISSIONS / "notebook_incremental")
+    assert graded.assignment("my_linear")["score"] == 10
+    assert graded.assignment("scratch_lr")["score"] == 10
+    sgd = graded.assignment("my_sgd")
+    assert sgd["score"] == 0
+    check = graded.check("my_sgd::test_step_without_momentum")
+    assert "'MySGD' object has no attribute 'step'" in check["message"]
+    assert check["hint"].startswith("cell 4, `for name, fn in [('zero_grad', zero_grad)")
+    assert "`MySGD.step = ...`" in check["hint"]
+    (info,) = [n for n in graded.report["submission"]["notebooks"] if n["path"] == "my_sgd.ipynb"]
+    rows = {(r["cell"], r["statement"], r["reason"]) for r in info["left_out"]}
+    assert (3, "def step(self):", "unused") in rows
+    assert (4, "for name, fn in [('zero_grad', zero_grad), ('step', step)]:", "experiment") in rows
+
+
 def test_a_syntax_error_costs_only_its_own_exercise(grade_folder) -> None:
     graded = grade_folder(
         SUBMISSIONS / "notebook_syntax_error",
