@@ -210,7 +210,11 @@ class ProbeCaller:
                 raise RuntimeError(error.get("message"))
             source_map = self._sources.get(self._spec.student_file)
             file = source_map.display if source_map else self._spec.student_file
-            raise describe_student_error(relocate(error, self._sources), call, file)
+            failure = describe_student_error(relocate(error, self._sources), call, file)
+            left_out = source_map.left_out_help(error) if source_map else ""
+            if left_out:
+                failure.help = left_out
+            raise failure
         return envelope.get("value")
 
 

@@ -147,7 +147,10 @@ class LeftOut(_Model):
     cell: int = Field(description="The cell's position in the notebook, counting from 1.")
     first_line: str = Field(description="The cell's first line, to find it without cell numbers.")
     statement: str = Field("", description="The first line of the statement left out.")
-    reason: str = Field(description="experiment, magic, skipped or syntax.")
+    reason: str = Field(
+        description="experiment, unused (a definition nothing graded needs), magic, skipped"
+        " or syntax."
+    )
 
 
 class NotebookInfo(_Model):

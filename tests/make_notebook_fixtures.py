@@ -10,6 +10,7 @@ import base64
 import json
 import re
 import shutil
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,68 @@ def _colab() -> str:
     )
 
 
+def _class_apart(path: Path, first: str) -> tuple[str, str]:
+    """A reference file's body without imports, split before method `first`: (the class with
+    the methods before it, the rest of the class body, still indented)."""
+    body = "\n".join(
+        line for line in _body(path).splitlines() if not line.startswith(("import", "from "))
+    )
+    head, rest = body.split(f"    def {first}(", 1)
+    return head.strip("\n"), f"    def {first}(" + rest.rstrip("\n")
+
+
+def _methods(rest: str) -> dict[str, str]:
+    """The indented methods of `rest` as top-level functions, by name."""
+    parts = re.split(r"\n(?=def )", textwrap.dedent(rest))
+    return {part.split("(", 1)[0].removeprefix("def "): part.strip("\n") for part in parts}
+
+
+def _incremental() -> dict[str, str]:
+    """Classes built up over several cells: D2L's `@add_to_class`, a class refined on top of
+    itself, and methods attached in a loop (which is left out, as loops are)."""
+    linear, rest = _class_apart(REFERENCE / "my_linear.py", "forward")
+    add_to_class = (
+        'def add_to_class(Class):\n    """Register functions as methods in created class."""\n'
+        "    def wrapper(obj):\n        setattr(Class, obj.__name__, obj)\n    return wrapper"
+    )
+    lr, lr_rest = _class_apart(REFERENCE / "scratch_lr.py", "backward")
+    sgd, sgd_rest = _class_apart(REFERENCE / "my_sgd.py", "zero_grad")
+    sgd_methods = _methods(sgd_rest)
+    return {
+        "my_linear.ipynb": notebook(
+            [
+                code("import torch\nfrom torch import nn", 1),
+                code(add_to_class, 2),
+                code(linear, 3),
+                code("layer = MyLinear(3, 2)\nprint(layer.weights.shape)", 4),
+                code("@add_to_class(MyLinear)\n" + _methods(rest)["forward"], 5),
+                code("print(layer(torch.randn(4, 3)).shape)", 6),
+            ]
+        ),
+        "scratch_lr.ipynb": notebook(
+            [
+                code("import torch\nfrom torch import nn", 1),
+                code(lr, 2),
+                code("model = LR(3)\nprint(model.forward(torch.randn(3, 5)))", 3),
+                code("class LR(LR):\n" + lr_rest, 4),
+                code("model = LR(2)\nmodel.fit(torch.randn(2, 8), torch.ones(1, 8), 10)", 5),
+            ]
+        ),
+        "my_sgd.ipynb": notebook(
+            [
+                code("import torch", 1),
+                code(sgd, 2),
+                code("\n\n\n".join(sgd_methods.values()), 3),
+                code(
+                    "for name, fn in [('zero_grad', zero_grad), ('step', step)]:\n"
+                    "    setattr(MySGD, name, fn)",
+                    4,
+                ),
+            ]
+        ),
+    }
+
+
 def _split_py(path: Path, experiment: str) -> str:
     """A `.py` file as a notebook: imports, then each top-level block, then an experiment."""
     body = _body(path)
@@ -173,6 +236,7 @@ def fixtures() -> dict[str, dict[str, str]]:
         "notebook_broken_json": {
             "my_linear.ipynb": '{"cells": [{"cell_type": "code", "source": "class MyLinear'
         },
+        "notebook_incremental": _incremental(),
         "notebook_skip_only": {
             "my_linear.ipynb": notebook(
                 [

@@ -87,6 +87,36 @@ def test_names_from_the_probe_side_are_plain_data():
     assert probing.names_of(Hostile()) == []
 
 
+def test_state_is_replaced_keeping_its_kind_and_a_refusal_comes_back_as_data():
+    class Student(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.plain = torch.zeros(2)
+            self.register_buffer("buffer", torch.zeros(2))
+            self.frozen = torch.nn.Parameter(torch.zeros(2), requires_grad=False)
+            self.trained = torch.nn.Parameter(torch.zeros(2))
+
+        @property
+        def fixed(self) -> torch.Tensor:
+            return torch.zeros(2)
+
+    model = Student()
+    plain, value = model.plain, torch.tensor([1.0, 2.0])
+    for name in ("plain", "buffer", "frozen", "trained"):
+        assert probing.replace(model, name, value) is None
+        assert torch.equal(getattr(model, name), value)
+    assert model.plain is not plain and not plain.any()  # a fresh tensor, not a copy into it
+    assert type(model.plain) is torch.Tensor and not model.plain.requires_grad
+    assert "buffer" in dict(model.named_buffers())
+    assert type(model.frozen) is torch.nn.Parameter and not model.frozen.requires_grad
+    assert model.trained.requires_grad and "trained" in dict(model.named_parameters())
+    value.add_(1)
+    assert model.frozen.tolist() == [1.0, 2.0]  # nothing shared with the check's tensor
+    problem = probing.replace(model, "fixed", value)
+    assert problem is not None and problem["name"] == "fixed"
+    assert problem["error"].startswith("AttributeError: ")
+
+
 def test_renamed_arguments():
     wanted = ["self", "in_features", "out_features", "bias"]
     assert feedback.renamed_arguments(wanted, ["self", "in_feature", "out_features", "bias"]) == [

@@ -76,6 +76,76 @@ def test_class_completed_by_attribute_assignment_and_last_definition_wins() -> N
     assert 'cell 2 "class MyLinear(nn.Module):"' in module.notes[0][1]["ran"]
 
 
+ADD_TO_CLASS = (
+    "def add_to_class(Class):\n    def wrapper(obj):\n        setattr(Class, obj.__name__, obj)\n"
+    "    return wrapper"
+)
+
+
+def test_a_method_attached_by_a_decorator_is_kept_with_the_decorator() -> None:
+    cells = [
+        code("import torch\nfrom torch import nn", 1),
+        code(ADD_TO_CLASS, 2),
+        code("class MyLinear(nn.Module):\n    def __init__(self):\n        super().__init__()", 3),
+        code("@add_to_class(MyLinear)\ndef forward(self, x):\n    return x + 1", 4),
+        code("@torch.no_grad()\ndef evaluate(model):\n    return model(1)", 5),
+        code("class MyLinear(MyLinear):\n    pass", 6),
+        code("@add_to_class(MyLinear)\ndef scale(self):\n    return 2", 7),
+    ]
+    module = _module(cells, {"MyLinear"})
+    namespace: dict = {}
+    exec(compile(module.source, "generated", "exec"), namespace)
+    layer = namespace["MyLinear"]()
+    assert layer(1) == 2 and layer.scale() == 2
+    assert "def evaluate" not in module.source  # its decorator names no class
+    nb = notebooks.read(notebook(cells).encode(), "hw.ipynb")
+    parsed = extraction.parse(nb)
+    rows = extraction.left_out(parsed, extraction.extract(parsed, {"MyLinear"}).kept, set())
+    assert [(cell.position, line, why) for cell, line, why in rows] == [
+        (5, "@torch.no_grad()", "unused")
+    ]
+
+
+def test_a_decorated_method_of_a_replaced_class_is_left_out_and_listed() -> None:
+    cells = [
+        code("from torch import nn", 1),
+        code(ADD_TO_CLASS, 2),
+        code("class MyLinear(nn.Module):\n    pass", 3),
+        code("@add_to_class(MyLinear)\ndef forward(self, x):\n    return x", 4),
+        code("class MyLinear(nn.Module):\n    def __init__(self):\n        super().__init__()", 5),
+    ]
+    nb = notebooks.read(notebook(cells).encode(), "hw.ipynb")
+    parsed = extraction.parse(nb)
+    module = extraction.extract(parsed, {"MyLinear"})
+    assert "def forward" not in module.source and module.source.count("class MyLinear") == 1
+    rows = {
+        (cell.position, why) for cell, _, why in extraction.left_out(parsed, module.kept, set())
+    }
+    assert rows == {(2, "unused"), (3, "unused"), (4, "unused")}
+
+
+def test_a_class_refined_on_top_of_itself_keeps_what_it_refines() -> None:
+    module = _module(
+        [
+            code("from torch import nn", 1),
+            code(
+                "class LR(nn.Module):\n    def __init__(self, dim):\n        super().__init__()\n"
+                "        self.dim = dim",
+                2,
+            ),
+            code("model = LR(3)\nprint(model)", 3),
+            code("class LR(LR):\n    def backward(self):\n        return self.dim", 4),
+            code("SIZE = 2\nSIZE = SIZE + 1", 5),
+            code("def make(n=SIZE):\n    return LR(n)", 6),
+        ],
+        {"LR", "make"},
+    )
+    namespace: dict = {}
+    exec(compile(module.source, "generated", "exec"), namespace)
+    assert namespace["make"]().backward() == 3
+    assert "model = LR(3)" not in module.source and module.notes == []
+
+
 def test_ipython_syntax_goes_through_the_transformer_not_line_by_line() -> None:
     module = _module(
         [
@@ -236,6 +306,24 @@ def test_bug_notebooks_grade_as_the_same_py_files(grade_folder, tmp_path: Path) 
     assert 'my_linear.ipynb, cell 3 "class MyLinear(nn.Module):", line ' in shape
     (info,) = [n for n in graded.report["submission"]["notebooks"] if n["path"] == "homework.ipynb"]
     assert {"syntax"} == {r["reason"] for r in info["left_out"] if r["reason"] == "syntax"}
+
+
+def test_classes_built_up_over_cells_grade_as_the_reference(grade_folder) -> None:
+    """D2L's `@add_to_class`, and `class LR(LR):` on top of an earlier LR, give full marks;
+    methods attached in a loop are left out with the loop, and the error names its cell."""
+    graded = grade_folder(SUBMISSIONS / "notebook_incremental")
+    assert graded.assignment("my_linear")["score"] == 10
+    assert graded.assignment("scratch_lr")["score"] == 10
+    sgd = graded.assignment("my_sgd")
+    assert sgd["score"] == 0
+    check = graded.check("my_sgd::test_step_without_momentum")
+    assert "'MySGD' object has no attribute 'step'" in check["message"]
+    assert check["hint"].startswith("cell 4, `for name, fn in [('zero_grad', zero_grad)")
+    assert "`MySGD.step = ...`" in check["hint"]
+    (info,) = [n for n in graded.report["submission"]["notebooks"] if n["path"] == "my_sgd.ipynb"]
+    rows = {(r["cell"], r["statement"], r["reason"]) for r in info["left_out"]}
+    assert (3, "def step(self):", "unused") in rows
+    assert (4, "for name, fn in [('zero_grad', zero_grad), ('step', step)]:", "experiment") in rows
 
 
 def test_a_syntax_error_costs_only_its_own_exercise(grade_folder) -> None:
@@ -426,6 +514,30 @@ def test_errors_and_integrity_findings_point_into_the_notebook(tmp_path: Path) -
     relocated = notebook_sources.relocate_findings([finding], provided)
     assert (relocated[0].file, relocated[0].line) == (cell, 4)
     assert relocated[1].code == "notebook-left-out" and "cells 4" in relocated[1].reason
+
+
+def test_an_error_on_a_class_a_left_out_loop_completes_names_the_loop(tmp_path: Path) -> None:
+    provided = _provided(
+        tmp_path,
+        {
+            "my_sgd.ipynb": notebook(
+                [
+                    code("class MySGD:\n    def __init__(self, params, lr):\n        self.lr = lr"),
+                    code("def step(self):\n    pass\n\ndef zero_grad(self):\n    pass"),
+                    code("# attach\nfor name in ['step']:\n    setattr(MySGD, name, step)"),
+                ]
+            )
+        },
+    )
+    source_map = provided.maps["my_sgd.py"]
+    error = {"type": "AttributeError", "owner": "MySGD", "owner_kind": "instance"}
+    help = source_map.left_out_help({**error, "missing": "step"})
+    assert help.startswith("cell 3, `for name in ['step']:`, sets attributes of MySGD")
+    assert "`MySGD.step = ...`" in help
+    # Not named by the loop, or another class: the loop is not the cause, nothing is said.
+    assert source_map.left_out_help({**error, "missing": "zero_grad"}) == ""
+    assert source_map.left_out_help({**error, "owner": "Other", "missing": "step"}) == ""
+    assert source_map.left_out_help({**error, "type": "TypeError", "missing": "step"}) == ""
 
 
 def test_hostile_notebooks_get_a_message_not_a_traceback(tmp_path: Path) -> None:

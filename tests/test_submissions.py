@@ -218,3 +218,46 @@ def test_a_misnamed_class_is_reported_as_not_defined(grade_folder, tmp_path):
     assert check["message"].endswith("my_linear.py does not define MyLinear")
     assert "spelling" in check["hint"]
     assert graded.report["score"] == 0
+
+
+VARIANTS = SUBMISSIONS / "variants"
+
+
+def test_frozen_parameters_are_graded_like_plain_tensors(grade_folder):
+    """w and b as nn.Parameter(..., requires_grad=False) meet the contract: the checks set
+    them to values of their own as Parameters, which a module accepts."""
+    graded = grade_folder(VARIANTS / "scratch_lr" / "frozen_parameters", "-a", "scratch_lr")
+    assert graded.not_passed() == set()
+    assert graded.assignment("scratch_lr")["score"] == 10
+
+
+def test_state_the_check_cannot_set_is_not_blamed_on_the_method(grade_folder, tmp_path):
+    folder = tmp_path / "read_only_w"
+    folder.mkdir()
+    source = (REFERENCE / "scratch_lr.py").read_text()
+    for old, new in (
+        ("        self.w = torch.zeros(dim, 1)\n", "        self._w = torch.zeros(dim, 1)\n"),
+        ("        self.w = self.w - ", "        self._w = self._w - "),
+        (
+            "    def sigmoid(self, z):",
+            "    w = property(lambda self: self._w)\n\n    def sigmoid(self, z):",
+        ),
+    ):
+        assert old in source
+        source = source.replace(old, new)
+    (folder / "scratch_lr.py").write_text(source)
+    graded = grade_folder(folder, "-a", "scratch_lr")
+    check = graded.check("scratch_lr::test_forward_with_bias")
+    assert check["status"] == "failed"
+    assert check["message"].startswith("the check could not set LR(3).w to its own values")
+    assert "LR(3).forward(x) with b = 0.7 was not run: AttributeError" in check["message"]
+    assert "raised" not in check["message"]
+    assert "property" in check["hint"]
+
+
+def test_float64_parameters_fit_like_float32_ones(grade_folder):
+    """The contract leaves the dtype open (any-init): float64 weights, with a forward that
+    casts x to them and back, are correct, and the judge's loss is computed in float64."""
+    graded = grade_folder(VARIANTS / "my_linear" / "float64_cast_in_forward", "-a", "my_linear")
+    assert graded.not_passed() == set()
+    assert graded.assignment("my_linear")["score"] == 10

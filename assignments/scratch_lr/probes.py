@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from grader.sandbox.probing import CallLog, kind_of, probe, tensor_info
+from grader.sandbox.probing import CallLog, error_text, kind_of, probe, replace, tensor_info
 
 
 def _build(student: Any, dim: int, lr: float | None = None) -> Any:
@@ -15,13 +15,27 @@ def _build(student: Any, dim: int, lr: float | None = None) -> Any:
     return student.LR(dim, lr=torch.scalar_tensor(lr))
 
 
-def _set_state(model: Any, w: torch.Tensor | None = None, b: torch.Tensor | None = None) -> None:
-    """Replace w and b, keeping whatever requires_grad flag the student's own tensors had."""
+def _set_state(
+    model: Any,
+    w: torch.Tensor | None = None,
+    b: torch.Tensor | None = None,
+    grads: dict[str, torch.Tensor] | None = None,
+) -> dict[str, Any] | None:
+    """Replace w and b with copies of the check's, each of the kind the student's was (plain
+    tensor, buffer or frozen `nn.Parameter`) and with its requires_grad flag, and `grads`
+    with a dict of copies. Returns None, or why one could not be set, as data: that is the
+    probe's setup failing, not the student's method."""
     for name, value in (("w", w), ("b", b)):
         if value is not None:
-            old = getattr(model, name, None)
-            wants_grad = isinstance(old, torch.Tensor) and old.requires_grad
-            setattr(model, name, value.clone().requires_grad_(wants_grad))
+            problem = replace(model, name, value)
+            if problem:
+                return problem
+    if grads is not None:
+        try:
+            model.grads = {key: value.clone() for key, value in grads.items()}
+        except Exception as exc:  # a `grads` property without a setter, say
+            return {"name": "grads", "kind": "other", "error": error_text(exc)}
+    return None
 
 
 def _grad_info(model: Any) -> dict[str, Any]:
@@ -113,7 +127,9 @@ def forward(
     student: Any, dim: int, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor
 ) -> dict[str, Any]:
     model = _build(student, dim)
-    _set_state(model, w, b)
+    problem = _set_state(model, w, b)
+    if problem:
+        return {"set_problem": problem}
     return {"output": model.forward(x)}
 
 
@@ -128,7 +144,9 @@ def backward(
     b: torch.Tensor,
 ) -> dict[str, Any]:
     model = _build(student, dim)
-    _set_state(model, w, b)
+    problem = _set_state(model, w, b)
+    if problem:
+        return {"set_problem": problem}
     model.backward(x, yhat, y)
     return {"grads": _grad_info(model)}
 
@@ -148,8 +166,9 @@ def backward_from_yhat(
     runs = {}
     for run in ("fresh", "set"):
         model = _build(student, dim)
-        if run == "set":
-            _set_state(model, w, b)
+        problem = _set_state(model, w, b) if run == "set" else None
+        if problem:
+            return {"set_problem": problem}
         before = {"w": tensor_info(model, "w"), "b": tensor_info(model, "b")}
         model.backward(x, yhat.clone(), y)
         runs[run] = {**_state(model), "before": before}
@@ -167,8 +186,9 @@ def optimize(
     lr: float,
 ) -> dict[str, Any]:
     model = _build(student, dim, lr)
-    _set_state(model, w, b)
-    model.grads = {"dw": dw.clone(), "db": db.clone()}
+    problem = _set_state(model, w, b, {"dw": dw, "db": db})
+    if problem:
+        return {"set_problem": problem}
     model.optimize()
     return {"w": tensor_info(model, "w"), "b": tensor_info(model, "b")}
 

@@ -1,11 +1,15 @@
 """From notebook cells to a module: keep the definitions and what they depend on, by parsing.
 
 Each top-level statement is a unit. Definitions (functions, classes, imports, assignments,
-`if`/`try` blocks that bind names, and attribute assignments that complete a kept object such
-as `MyLinear.forward = forward`) are kept when a needed name reaches them; everything else at
-the top level (training calls, loops, prints, plots, magics) is left out and listed. Which
+`if`/`try` blocks that bind names) are kept when a needed name reaches them, and so are the
+later units that complete a kept class: attribute assignments such as `MyLinear.forward =
+forward`, and functions whose decorator names the class, as in D2L's
+`@add_to_class(MyLinear)`. Everything else at the top level (training calls, loops, prints,
+plots, magics) is left out and listed, and so is every definition nothing graded needs. Which
 names a statement reads is computed with `symtable`, scope by scope, so a local `losses = []`
-inside `train` does not pull in a top-level `losses = train(...)`. Nothing is executed.
+inside `train` does not pull in a top-level `losses = train(...)`. A name a unit reads while
+it is being defined (a base class, a decorator, a default value) and also binds is the
+earlier binding's: `class LR(LR):` keeps the `LR` it refines. Nothing is executed.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ class Unit:
     now: set[str] = field(default_factory=set)
     later: set[str] = field(default_factory=set)
     completes: str = ""
+    decorators: set[str] = field(default_factory=set)
     guarded: bool = False
     needed: set[str] = field(default_factory=set)
 
@@ -119,6 +124,17 @@ def _targets(node: ast.stmt) -> list[ast.expr]:
     return []
 
 
+def _decorator_names(node: ast.stmt) -> set[str]:
+    """The names a definition's decorators read (`add_to_class` and `MyLinear` in
+    `@add_to_class(MyLinear)`)."""
+    return {
+        n.id
+        for decorator in getattr(node, "decorator_list", [])
+        for n in ast.walk(decorator)
+        if isinstance(n, ast.Name)
+    }
+
+
 def _guarded(node: ast.stmt) -> bool:
     return isinstance(node, ast.Try) and any(
         h.type is None or "ImportError" in ast.unparse(h.type) or "Exception" in ast.unparse(h.type)
@@ -189,6 +205,8 @@ def units_of(code: CodeCell) -> list[Unit] | SyntaxError:
             if unit.kind == "block" and _uses_ipython(node):
                 unit.kind = "experiment"
             unit.guarded = _guarded(node)
+            if unit.kind == "def":
+                unit.decorators = _decorator_names(node)
         units.append(unit)
     return units
 
@@ -272,6 +290,32 @@ def extract(
             options = earlier or options
         return options[-1] if options else None
 
+    def keep(first: int) -> None:
+        """Keep unit `first`, ask for what it reads, and keep the later units completing it."""
+        pending = [first]
+        while pending:
+            index = pending.pop()
+            unit = units[index]
+            kept.add(index)
+            work.extend((n, index) for n in unit.now - unit.binds)
+            work.extend((n, None) for n in unit.later)
+            # Read while being defined and bound by the unit too: the earlier binding's, if
+            # any (`class LR(LR):`, `x = x + 1`); otherwise the session had none either.
+            work.extend(
+                (n, index)
+                for n in unit.now & unit.binds
+                if any(i < index for i in parsed.providers(n))
+            )
+            classes = unit.binds if isinstance(unit.node, ast.ClassDef) else set()
+            for j in range(index + 1, len(units)):
+                other = units[j]
+                target = other.completes if other.kind == "completes" else ""
+                if other.kind == "def":
+                    target = min(other.decorators & classes, default="")
+                between = [p for p in parsed.providers(target) if index < p < j] if target else []
+                if target in unit.binds and not between and j not in kept and j not in pending:
+                    pending.append(j)
+
     while work:
         name, before = work.pop()
         index = resolve(name, before)
@@ -283,20 +327,8 @@ def extract(
             found.add(name)
         unit = units[index]
         unit.needed.add(name)
-        if index in kept:
-            continue
-        kept.add(index)
-        work.extend((n, index) for n in unit.now - unit.binds)
-        work.extend((n, None) for n in unit.later)
-        work.extend((n, index) for n in unit.now & unit.binds if unit.kind != "def")
-        for j in range(index + 1, len(units)):
-            other = units[j]
-            if other.kind == "completes" and other.completes in unit.binds and j not in kept:
-                later_def = [p for p in parsed.providers(other.completes) if index < p < j]
-                if not later_def:
-                    kept.add(j)
-                    work.extend((n, j) for n in other.now)
-                    work.extend((n, None) for n in other.later)
+        if index not in kept:
+            keep(index)
     for name in sorted(roots & found):
         _note_order(parsed, name, notes)
     broken_kept: list[Broken] = [
@@ -427,17 +459,81 @@ def _emit_raw(code: CodeCell, out: list[str], origin: list[tuple[int, int]]) -> 
 def left_out(
     parsed: Parsed, kept_units: set[int], kept_cells: set[int]
 ) -> list[tuple[Cell, str, str]]:
-    """Top-level statements not run when grading: (cell, first line of the statement, why)."""
+    """Top-level statements not run when grading: (cell, first line of the statement, why).
+
+    A definition nothing graded needs is listed too, as "unused": a function or class the
+    grading never saw (a method written outside its class and never attached, a first draft
+    replaced by a later one, a decorated function whose decorator names no kept class) is
+    never dropped silently."""
     rows: list[tuple[Cell, str, str]] = []
     for index, unit in enumerate(parsed.units):
         if unit.kind in ("experiment", "magic") or (
-            unit.kind in ("assign", "block", "completes") and index not in kept_units
+            unit.kind in ("assign", "block", "completes", "def") and index not in kept_units
         ):
             original = unit.cell.source.split("\n")
             number = unit.start + unit.code.offset
             line = original[number - 1].strip() if number <= len(original) else ""
-            rows.append((unit.cell, line[:60], "magic" if unit.kind == "magic" else "experiment"))
+            why = {"magic": "magic", "def": "unused"}.get(unit.kind, "experiment")
+            rows.append((unit.cell, line[:60], why))
     for broken in parsed.broken:
         if broken.code.cell.position not in kept_cells:
             rows.append((broken.code.cell, broken.code.cell.first_line, "syntax"))
     return rows
+
+
+@dataclass(frozen=True)
+class Attaching:
+    """A left-out statement that sets attributes on a kept class (`setattr(MySGD, name, fn)` in
+    a loop): an AttributeError on that class can name it."""
+
+    cls: str
+    cell: int
+    statement: str
+    source: str
+
+    def sets(self, cls: str, name: str) -> bool:
+        """Whether this statement would have set `name` on `cls`: it names both."""
+        return cls == self.cls and _mentions(self.source, {name})
+
+
+def attaching(parsed: Parsed, kept: set[int]) -> list[Attaching]:
+    """The left-out experiments that set attributes on a class the module keeps."""
+    classes = {
+        name
+        for index in kept
+        if isinstance(parsed.units[index].node, ast.ClassDef)
+        for name in parsed.units[index].binds
+    }
+    found: list[Attaching] = []
+    for index, unit in enumerate(parsed.units):
+        if index in kept or unit.kind != "experiment":
+            continue
+        for cls in sorted(_attached_to(unit.node) & classes):
+            original = unit.cell.source.split("\n")
+            number = unit.start + unit.code.offset
+            line = original[number - 1].strip() if number <= len(original) else ""
+            found.append(
+                Attaching(cls, unit.cell.position, line[:60], ast.unparse(unit.node)[:4000])
+            )
+    return found
+
+
+def _attached_to(node: ast.stmt) -> set[str]:
+    """The names whose attributes `node` sets: `setattr(C, ...)` and `C.x = ...` anywhere in it."""
+    names: set[str] = set()
+    for inner in ast.walk(node):
+        if (
+            isinstance(inner, ast.Call)
+            and isinstance(inner.func, ast.Name)
+            and inner.func.id == "setattr"
+            and inner.args
+            and isinstance(inner.args[0], ast.Name)
+        ):
+            names.add(inner.args[0].id)
+        elif isinstance(inner, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            names.update(
+                t.value.id
+                for t in _targets(inner)
+                if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+            )
+    return names

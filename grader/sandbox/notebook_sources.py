@@ -27,10 +27,30 @@ class SourceMap:
     module: str
     origin: list[tuple[int, int]]
     labels: dict[int, str]
+    attaching: list[extraction.Attaching] = field(default_factory=list)
 
     @property
     def display(self) -> str:
         return say("notebook_module", file=self.module, notebook=self.notebook)
+
+    def left_out_help(self, error: dict[str, Any]) -> str:
+        """For an AttributeError on a class that a left-out statement would have completed
+        (a loop of `setattr(MySGD, ...)`), the help that names that statement; else ""."""
+        cls, name = error.get("owner"), error.get("missing")
+        if error.get("type") != "AttributeError" or not isinstance(cls, str):
+            return ""
+        if not isinstance(name, str) or error.get("owner_kind") not in ("instance", "class"):
+            return ""
+        found = next((a for a in self.attaching if a.sets(cls, name)), None)
+        if found is None:
+            return ""
+        return say(
+            "notebook_attach_left_out",
+            cell=found.cell,
+            statement=found.statement,
+            cls=cls,
+            name=name,
+        )
 
     def where(self, line: int) -> tuple[str, int] | None:
         if 1 <= line <= len(self.origin):
@@ -182,6 +202,7 @@ def provide(staged: Staged, specs: list[AssignmentSpec]) -> Provided:
             source, origin = nb.notebook.file_text(spec.student_file)
             kept_cells[name] |= {cell for cell, _ in origin}
             notes: list[tuple[str, dict[str, str]]] = []
+            attaching: list[extraction.Attaching] = []
         else:
             # What the exercise needs, and what that depends on; only a named notebook of a
             # spec that declares no needs keeps every public definition, as a .py file would.
@@ -193,6 +214,7 @@ def provide(staged: Staged, specs: list[AssignmentSpec]) -> Provided:
                 provided.unusable[spec.name] = say("not_a_notebook", file=name, detail=detail)
                 continue
             source, origin, notes = module.source, module.origin, module.notes
+            attaching = extraction.attaching(nb, module.kept)
             kept_cells[name] |= {cell for cell, _ in origin}
             kept_units[name] |= module.kept
             missing = sorted(set(spec.needs) - module.found)
@@ -203,7 +225,9 @@ def provide(staged: Staged, specs: list[AssignmentSpec]) -> Provided:
                 )
         (folder / spec.student_file).write_text(source, encoding="utf-8")
         labels = {c.position: c.label for c in nb.notebook.cells}
-        provided.maps[spec.student_file] = SourceMap(name, spec.student_file, origin, labels)
+        provided.maps[spec.student_file] = SourceMap(
+            name, spec.student_file, origin, labels, attaching
+        )
         provided.notebook_of[spec.name] = name
         infos[name].assignments.append(spec.name)
         for key, params in notes:

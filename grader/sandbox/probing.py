@@ -4,7 +4,9 @@ A probe builds inputs, calls student code and returns what it observed as plain 
 never decides pass or fail: that happens in the judge, which does not trust anything here.
 
 - `tensor_info` describes an attribute (kind, shape, dtype, requires_grad, a copy);
-  `assign` loads a check's values into a student's tensor, or says why it cannot, as data.
+  `assign` loads a check's values into a student's tensor in place, and `replace` rebinds the
+  attribute to a copy of them of the same kind (plain tensor, buffer or `nn.Parameter`); both
+  say why they cannot, as data, so a probe's own setup is never blamed on a student's method.
 - `names_of`, `signature_of` and `keys_of` return, as data, the names a student module, class,
   instance or dict actually has, so the judge can name a near miss (`grader.feedback`).
 - Spies record the order of calls into one `CallLog`, which the probe returns as a list of
@@ -125,17 +127,55 @@ def assign(owner: Any, name: str, value: torch.Tensor) -> dict[str, Any] | None:
     """Overwrite a tensor attribute in place, keeping it a Parameter if it is one.
 
     Returns None on success, or why it could not be done as data (`name`, `kind`, and
-    `shape` when the attribute is a tensor of another shape), so the check can say so in
-    the student's language instead of crashing on a copy.
+    `shape` when the attribute is a tensor of another shape, `error` when the copy raised),
+    so the check can say so in the student's language instead of crashing on a copy.
     """
     current = getattr(owner, name, _MISSING)
     if not isinstance(current, torch.Tensor):
         return {"name": name, "kind": kind_of(current)}
     if tuple(current.shape) != tuple(value.shape):
         return {"name": name, "kind": kind_of(current), "shape": list(current.shape)}
-    with torch.no_grad():
-        current.copy_(value.to(current.dtype))
+    try:
+        with torch.no_grad():
+            current.copy_(value.to(current.dtype))
+    except Exception as exc:  # an inference or expanded tensor, say: the copy is the probe's
+        return {"name": name, "kind": kind_of(current), "error": error_text(exc)}
     return None
+
+
+def replace(owner: Any, name: str, value: torch.Tensor) -> dict[str, Any] | None:
+    """Rebind attribute `name` to a fresh copy of `value`, of the kind the attribute was.
+
+    An `nn.Parameter` stays a Parameter (a module refuses anything else for a registered
+    parameter), a buffer stays a buffer (the module keeps it in `_buffers`), and anything
+    else becomes a plain tensor; each keeps the `requires_grad` flag the old tensor had (off
+    when there was none). The copy is a new tensor, so nothing the student aliased to the old
+    one sees the new values. Returns None on success, or why it could not be done as data
+    (`name`, `kind`, `error`): setting an attribute can run student code (a property, a
+    `__setattr__`), and neither that nor the probe's own setup is the student's method.
+    """
+    current: Any = None
+    try:
+        current = getattr(owner, name, None)
+        wants_grad = isinstance(current, torch.Tensor) and bool(current.requires_grad)
+        fresh = value.detach().clone()
+        if isinstance(current, torch.nn.Parameter):
+            fresh = torch.nn.Parameter(fresh, requires_grad=wants_grad)
+        else:
+            fresh.requires_grad_(wants_grad)
+        setattr(owner, name, fresh)
+    except Exception as exc:
+        return {"name": name, "kind": kind_of(current), "error": error_text(exc)}
+    return None
+
+
+def error_text(exc: BaseException) -> str:
+    """`Type: message` of an exception, bounded, for a probe to return as data."""
+    try:
+        text = str(exc)
+    except Exception:
+        text = ""
+    return f"{type(exc).__name__}: {text}"[:300]
 
 
 class CallLog:

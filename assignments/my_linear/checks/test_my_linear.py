@@ -119,6 +119,8 @@ def _missing_help(probe, name: str) -> str:
 def _cannot_set(probe, problem: dict) -> Failure:
     """The probe could not load the check's weights or bias into the student's layer."""
     name = problem["name"]
+    if "error" in problem:
+        return Failure(say("cannot_set", call=LAYER, problem=f"{name}: {problem['error']}"))
     if "shape" in problem:
         what = say("has_shape", name=name, actual=fmt_shape(problem["shape"]))
         help = _bias_shape_help(problem["shape"]) if name == "bias" else say("weights_layout_help")
@@ -401,6 +403,28 @@ def _no_grad_help(probe, observed, name, x, weights, bias) -> str:
     return say("bias_missing_hint") if name == "bias" else say("weights_unused_help")
 
 
+def _trained_loss(observed: dict, inputs: torch.Tensor, targets: torch.Tensor) -> float:
+    """The judge's mean squared error of the trained weights and bias on (inputs, targets).
+
+    The contract leaves the parameters' dtype to the student (any-init), so the loss is
+    computed in float64, which holds every float dtype exactly. Parameters missing, or of
+    shapes that cannot make `inputs @ weights + bias`, fail with what is wrong with them;
+    any other error here is the judge's own and is left to the engine to report as such.
+    """
+    weights, bias = observed["weights"], observed["bias"]
+    if "value" not in weights or "value" not in bias:
+        for name in PARAMETER_SHAPES:
+            _expect_parameter(observed, name)
+    w, b = weights["value"].double(), bias["value"].double()
+    try:
+        prediction = inputs.double() @ w + b
+    except RuntimeError:
+        for name in PARAMETER_SHAPES:
+            _expect_parameter(observed, name)
+        raise
+    return float(torch.nn.functional.mse_loss(prediction, targets.double()))
+
+
 @check(points=1, category="convergence", covers=["gradients-flow", "forward-values"])
 def test_sgd_fits_linear_regression(probe):
     """A short SGD run on a linear-regression task reaches a small loss."""
@@ -417,15 +441,7 @@ def test_sgd_fits_linear_regression(probe):
             lr=0.1,
             steps=steps,
         )
-    weights, bias = observed["weights"], observed["bias"]
-    try:
-        loss = float(
-            torch.nn.functional.mse_loss(inputs @ weights["value"] + bias["value"], targets)
-        )
-    except (KeyError, RuntimeError):
-        for name in PARAMETER_SHAPES:
-            _expect_parameter(observed, name)
-        loss = float("inf")
+    loss = _trained_loss(observed, inputs, targets)
     if not loss < limit:
         raise Failure(
             say("not_converged", steps=steps, loss=loss, limit=limit), say("not_converged_help")

@@ -287,7 +287,7 @@ def _expect_steps(probe, params, grads, lr, momentum=None, **flags) -> dict:
     expected = sgd_trajectory(params, grads, lr, momentum)
     for step, (got, want) in enumerate(zip(actual, expected, strict=True), start=1):
         for index, (a, e) in enumerate(zip(got, want, strict=True)):
-            if a.shape == e.shape and torch.allclose(a, e, rtol=RTOL, atol=ATOL):
+            if a.shape == e.shape and torch.allclose(a.double(), e.double(), rtol=RTOL, atol=ATOL):
                 continue
             mistake = trajectory_mistake(actual, params, grads, lr, momentum)
             if mistake == "frozen":

@@ -69,7 +69,19 @@ def _known_errors() -> Iterator[None]:
 
 def _observe(probe, name: str, call: str, **inputs):
     with _known_errors():
-        return probe(name, call=call, **inputs)
+        observed = probe(name, call=call, **inputs)
+    if isinstance(observed, dict) and "set_problem" in observed:
+        raise _cannot_set(observed["set_problem"], call, inputs.get("dim", DIM))
+    return observed
+
+
+def _cannot_set(problem: dict, call: str, dim: int) -> Failure:
+    """The probe could not load the check's w, b or grads into the student's LR: that is the
+    check's setup failing, before the student's method ran, and it is said so."""
+    return Failure(
+        say("cannot_set", dim=dim, name=problem["name"], call=call, error=problem["error"]),
+        say("cannot_set_help", name=problem["name"]),
+    )
 
 
 def _near_miss(wanted: str, present: list[str]) -> str:

@@ -64,10 +64,20 @@ VARIANT_HINTS = {
 
 
 def _same_state(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    """Whether two state dicts hold the same values, compared in float64: a train() may
+    change the model's dtype, which the contract leaves open."""
     return all(
-        k in b and a[k].shape == b[k].shape and torch.allclose(a[k], b[k], rtol=1e-4, atol=1e-5)
+        k in b
+        and a[k].shape == b[k].shape
+        and torch.allclose(a[k].double(), b[k].double(), rtol=1e-4, atol=1e-5)
         for k in a
     )
+
+
+def _linear(inputs: torch.Tensor, state: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The trained nn.Linear's output, computed in the judge in float64 (whatever dtype the
+    observed state has), so the judge's arithmetic cannot fail on a dtype."""
+    return inputs.double() @ state["weight"].double().T + state["bias"].double()
 
 
 def _same_losses(actual: list[Any], expected: list[float]) -> bool:
@@ -412,7 +422,7 @@ def test_regression_with_mse_converges(probe):
     optimizer = {"name": "SGD", "lr": 0.1, "momentum": 0.5}
     observed, call = _run_train(probe, optimizer, epochs, inputs, labels, _initial_state(3, 1))
     state = observed["final_state"]
-    loss = float(torch.nn.functional.mse_loss(inputs @ state["weight"].T + state["bias"], labels))
+    loss = float(torch.nn.functional.mse_loss(_linear(inputs, state), labels.double()))
     if not loss < limit:
         raise Failure(
             say("not_converged_mse", task=call, epochs=epochs, value=loss, limit=limit),
@@ -434,7 +444,7 @@ def test_classification_with_cross_entropy_converges(probe):
         probe, optimizer, epochs, inputs, labels, _initial_state(2, 3), "CrossEntropyLoss"
     )
     state = observed["final_state"]
-    logits = inputs @ state["weight"].T + state["bias"]
+    logits = _linear(inputs, state)
     accuracy = float((logits.argmax(dim=1) == labels).float().mean())
     if not accuracy >= limit:
         raise Failure(
