@@ -10,6 +10,9 @@ from tests.conftest import REFERENCE, SUBMISSIONS, TEMPLATE
 TL = "training_loop::"
 STOPS_EARLY = "The loop stopped after its first epoch: a `return` (or `break`) inside the loop"
 RETURN_THE_LIST = "return the list itself, `return losses`"
+SGD = "my_sgd::"
+DETACHED = "MySGD holds new tensor objects made from the parameters (`p.detach()` or `p.data`)"
+KEPT_NONE = "MySGD(params, lr) holds none of the 3 parameters it was given"
 ITEM_NOT_CALLED = "the method `loss.item` itself, never called: append `loss.item()`"
 
 # fixture folder -> {check id: (status, text in message, text in hint)}; every other check passes.
@@ -182,6 +185,52 @@ EXPECTED: dict[str, dict[str, tuple[str, str, str]]] = {
             "failed",
             "after 150 epochs the MSE",
             "prediction of shape (64,)",
+        ),
+    },
+    "my_sgd_resets_buffer_on_none": {
+        f"{SGD}test_skips_parameters_without_grad": (
+            "failed",
+            "after step 4 of MySGD(params, 0.2, momentum=0.9), parameter 1 (shape (2,)) differs",
+            "Parameter 1 had no `.grad` on step(s) 2, 3, and on its next step with a gradient it "
+            "moved as if its momentum buffer had started again",
+        ),
+    },
+    "my_sgd_decays_buffer_on_none": {
+        f"{SGD}test_skips_parameters_without_grad": (
+            "failed",
+            "after step 4 of MySGD(params, 0.2, momentum=0.9), parameter 1 (shape (2,)) differs",
+            "as if its momentum buffer had decayed meanwhile",
+        ),
+    },
+    "my_sgd_params_detached": {
+        f"{SGD}test_zero_grad_clears_gradients": ("failed", "still has a non-zero grad", DETACHED),
+        f"{SGD}test_accepts_a_generator": ("failed", "", DETACHED),
+        f"{SGD}test_step_without_momentum": ("failed", "", DETACHED),
+        f"{SGD}test_momentum_matches_torch": ("failed", "", DETACHED),
+        f"{SGD}test_momentum_matches_torch_other_settings": ("failed", "", DETACHED),
+        f"{SGD}test_skips_parameters_without_grad": ("failed", "", DETACHED),
+        f"{SGD}test_buffer_is_a_copy": ("failed", "", DETACHED),
+        f"{SGD}test_update_in_place": ("failed", "", DETACHED),
+        f"{SGD}test_training_follows_torch_sgd": ("failed", "", DETACHED),
+        f"{SGD}test_regression_converges": ("failed", "", DETACHED),
+    },
+    "my_sgd_filters_params_at_init": {
+        f"{SGD}test_zero_grad_clears_gradients": ("failed", "still has a non-zero grad", KEPT_NONE),
+        f"{SGD}test_accepts_a_generator": ("failed", "", KEPT_NONE),
+        f"{SGD}test_step_without_momentum": ("failed", "", KEPT_NONE),
+        f"{SGD}test_momentum_matches_torch": ("failed", "", KEPT_NONE),
+        f"{SGD}test_momentum_matches_torch_other_settings": ("failed", "", KEPT_NONE),
+        f"{SGD}test_skips_parameters_without_grad": ("failed", "", KEPT_NONE),
+        f"{SGD}test_buffer_is_a_copy": ("failed", "", KEPT_NONE),
+        f"{SGD}test_update_in_place": ("failed", "", KEPT_NONE),
+        f"{SGD}test_training_follows_torch_sgd": ("failed", "", KEPT_NONE),
+        f"{SGD}test_regression_converges": ("failed", "", KEPT_NONE),
+    },
+    "my_sgd_keyword_only_momentum": {
+        f"{SGD}test_momentum_matches_torch_other_settings": (
+            "failed",
+            "takes 3 positional arguments but 4 were given",
+            "with no `*` before `momentum`",
         ),
     },
     "scratch_lr_sum_not_mean": {
