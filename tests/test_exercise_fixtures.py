@@ -185,3 +185,62 @@ def test_a_missing_clear_is_described_in_words() -> None:
     message, hint = described
     assert message == "optimizer.zero_grad() never ran in 3 epochs; once per epoch is expected"
     assert "Gradients accumulate" in hint
+
+
+@pytest.mark.parametrize("how", ["call", "class_forward"])
+def test_a_criterion_called_again_on_the_same_outputs_is_no_new_forward_pass(how: str) -> None:
+    """`criterion(outputs, labels)` once for backward and once more for the record: one forward
+    pass per epoch (spied, or inferred when it bypassed the spy), and two criterion calls."""
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    log = CallLog()
+    spy_module(model, log)
+    criterion = SpyCriterion(torch.nn.MSELoss(), log)
+    optimizer = spy_optimizer(torch.optim.SGD(model.parameters(), lr=0.1), log)
+    inputs, labels = torch.randn(8, 3), torch.randn(8, 1)
+    for _ in range(3):
+        optimizer.zero_grad()
+        outputs = FORWARDS[how](model, inputs)
+        criterion(outputs, labels).backward()
+        optimizer.step()
+        criterion(outputs, labels).item()
+    log.finish()
+    epoch = ["zero_grad", "forward", "criterion", "backward", "step", "criterion"]
+    assert log.events == epoch * 3
+    assert log.inferred == ([] if how == "call" else ["forward"] * 3)
+
+
+@pytest.mark.usefixtures("training_loop_messages")
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnknownMarkWarning")
+def test_too_many_clears_are_not_told_to_clear() -> None:
+    """zero_grad() at the start and at the end of each epoch: too many clears, said as such."""
+    from assignments.training_loop.checks.test_training_loop import describe_calls
+
+    log = _run_loop(
+        FORWARDS["call"],
+        BACKWARDS["method"],
+        CLEARS["optimizer"],
+        lambda o: (o.step(), o.zero_grad()),
+    )
+    observed = {"calls": log.events, "grads_clear": log.grads_clear}
+    described = describe_calls(observed, epochs=3, rows=8)
+    assert described is not None
+    message, hint = described
+    assert message == (
+        "optimizer.zero_grad() ran 4 times in 3 epochs; once per epoch, at the start of the "
+        "epoch, is expected"
+    )
+    assert "more often than once per epoch" in hint
+    assert "Gradients accumulate" not in hint
+
+
+def test_accuracy_is_counted_exactly() -> None:
+    """57 right of 60 is 95%, which "at least 95%" accepts (a float32 mean gives 0.94999999)."""
+    from assignments.training_loop.checks.test_training_loop import accuracy_of
+
+    labels = torch.arange(3).repeat_interleave(20)
+    logits = torch.nn.functional.one_hot(labels, 3).float()
+    logits[:3] = torch.tensor([0.0, 0.0, 1.0])  # three of the first class wrong
+    assert float((logits.argmax(dim=1) == labels).float().mean()) < 0.95
+    assert accuracy_of(logits, labels) >= 0.95
+    assert accuracy_of(logits, labels) == 57 / 60

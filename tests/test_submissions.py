@@ -7,6 +7,14 @@ import pytest
 from grader.spec import discover
 from tests.conftest import REFERENCE, SUBMISSIONS, TEMPLATE
 
+TL = "training_loop::"
+STOPS_EARLY = "The loop stopped after its first epoch: a `return` (or `break`) inside the loop"
+RETURN_THE_LIST = "return the list itself, `return losses`"
+SGD = "my_sgd::"
+DETACHED = "MySGD holds new tensor objects made from the parameters (`p.detach()` or `p.data`)"
+KEPT_NONE = "MySGD(params, lr) holds none of the 3 parameters it was given"
+ITEM_NOT_CALLED = "the method `loss.item` itself, never called: append `loss.item()`"
+
 # fixture folder -> {check id: (status, text in message, text in hint)}; every other check passes.
 EXPECTED: dict[str, dict[str, tuple[str, str, str]]] = {
     "correct_variant": {},
@@ -86,6 +94,144 @@ EXPECTED: dict[str, dict[str, tuple[str, str, str]]] = {
     },
     "training_loop_returns_tensors": {
         "training_loop::test_returns_list_of_floats": ("failed", "a list of Tensor", "loss.item()"),
+    },
+    "training_loop_append_after_loop": {
+        f"{TL}test_returns_list_of_floats": (
+            "failed",
+            "returned 1 losses; expected 5",
+            "The loop ran 5 epochs, but the list it returned holds 1",
+        ),
+        f"{TL}test_matches_standard_loop_sgd_momentum": ("failed", "expected 6", "ran 6 epochs"),
+        f"{TL}test_matches_standard_loop_adam": ("failed", "expected 6", "one loss per epoch"),
+    },
+    "training_loop_logs_every_other_epoch": {
+        f"{TL}test_returns_list_of_floats": (
+            "failed",
+            "returned 3 losses; expected 5",
+            "The loop ran 5 epochs, but the list it returned holds 3",
+        ),
+        f"{TL}test_matches_standard_loop_sgd_momentum": ("failed", "expected 6", "ran 6 epochs"),
+        f"{TL}test_matches_standard_loop_adam": ("failed", "expected 6", "one loss per epoch"),
+    },
+    "training_loop_final_loss_appended": {
+        f"{TL}test_returns_list_of_floats": (
+            "failed",
+            "returned 6 losses; expected 5",
+            "The loop ran 5 epochs, but the list it returned holds 6",
+        ),
+        f"{TL}test_matches_standard_loop_sgd_momentum": ("failed", "expected 6", "holds 7"),
+        f"{TL}test_matches_standard_loop_adam": ("failed", "expected 6", "holds 7"),
+        f"{TL}test_call_order": (
+            "failed",
+            "model(inputs) ran 4 times in 3 epochs",
+            "After the last `optimizer.step()` the model and the criterion ran once more",
+        ),
+    },
+    "training_loop_return_in_loop": {
+        f"{TL}test_returns_list_of_floats": ("failed", "returned 1 losses", STOPS_EARLY),
+        f"{TL}test_matches_standard_loop_sgd_momentum": ("failed", "expected 6", STOPS_EARLY),
+        f"{TL}test_matches_standard_loop_adam": ("failed", "expected 6", STOPS_EARLY),
+        f"{TL}test_call_order": ("failed", "the loop ran 1 epochs", STOPS_EARLY),
+        f"{TL}test_regression_with_mse_converges": ("failed", "after 150 epochs", STOPS_EARLY),
+        f"{TL}test_classification_with_cross_entropy_converges": (
+            "failed",
+            "accuracy is 10.0%",
+            STOPS_EARLY,
+        ),
+    },
+    "training_loop_criterion_twice": {
+        f"{TL}test_call_order": (
+            "failed",
+            "criterion(outputs, labels) ran 6 times in 3 epochs",
+            "The criterion ran more than once per epoch while the model ran once",
+        ),
+    },
+    "training_loop_zero_grad_both_ends": {
+        f"{TL}test_call_order": (
+            "failed",
+            "optimizer.zero_grad() ran 4 times in 3 epochs; once per epoch, at the start",
+            "cleared more often than once per epoch",
+        ),
+    },
+    "training_loop_numpy_losses": {
+        f"{TL}test_returns_list_of_floats": (
+            "failed",
+            "a list of ndarray",
+            "The list holds NumPy values",
+        ),
+    },
+    "training_loop_returns_tensor_of_losses": {
+        f"{TL}test_returns_list_of_floats": ("failed", "returned a Tensor", RETURN_THE_LIST),
+        f"{TL}test_matches_standard_loop_sgd_momentum": ("failed", "a Tensor", RETURN_THE_LIST),
+        f"{TL}test_matches_standard_loop_adam": ("failed", "a Tensor", RETURN_THE_LIST),
+    },
+    "training_loop_item_not_called": {
+        f"{TL}test_returns_list_of_floats": (
+            "failed",
+            "a list of builtin_function_or_method",
+            ITEM_NOT_CALLED,
+        ),
+        f"{TL}test_matches_standard_loop_sgd_momentum": ("failed", "got None", ITEM_NOT_CALLED),
+        f"{TL}test_matches_standard_loop_adam": ("failed", "got None", ITEM_NOT_CALLED),
+    },
+    "training_loop_squeezed_outputs": {
+        f"{TL}test_matches_standard_loop_sgd_momentum": (
+            "failed",
+            "losses per epoch differ",
+            "prediction of shape (32,), but `model(inputs)` returned shape (32, 1)",
+        ),
+        f"{TL}test_matches_standard_loop_adam": ("failed", "differ", "MSELoss broadcasts"),
+        f"{TL}test_regression_with_mse_converges": (
+            "failed",
+            "after 150 epochs the MSE",
+            "prediction of shape (64,)",
+        ),
+    },
+    "my_sgd_resets_buffer_on_none": {
+        f"{SGD}test_skips_parameters_without_grad": (
+            "failed",
+            "after step 4 of MySGD(params, 0.2, momentum=0.9), parameter 1 (shape (2,)) differs",
+            "Parameter 1 had no `.grad` on step(s) 2, 3, and on its next step with a gradient it "
+            "moved as if its momentum buffer had started again",
+        ),
+    },
+    "my_sgd_decays_buffer_on_none": {
+        f"{SGD}test_skips_parameters_without_grad": (
+            "failed",
+            "after step 4 of MySGD(params, 0.2, momentum=0.9), parameter 1 (shape (2,)) differs",
+            "as if its momentum buffer had decayed meanwhile",
+        ),
+    },
+    "my_sgd_params_detached": {
+        f"{SGD}test_zero_grad_clears_gradients": ("failed", "still has a non-zero grad", DETACHED),
+        f"{SGD}test_accepts_a_generator": ("failed", "", DETACHED),
+        f"{SGD}test_step_without_momentum": ("failed", "", DETACHED),
+        f"{SGD}test_momentum_matches_torch": ("failed", "", DETACHED),
+        f"{SGD}test_momentum_matches_torch_other_settings": ("failed", "", DETACHED),
+        f"{SGD}test_skips_parameters_without_grad": ("failed", "", DETACHED),
+        f"{SGD}test_buffer_is_a_copy": ("failed", "", DETACHED),
+        f"{SGD}test_update_in_place": ("failed", "", DETACHED),
+        f"{SGD}test_training_follows_torch_sgd": ("failed", "", DETACHED),
+        f"{SGD}test_regression_converges": ("failed", "", DETACHED),
+    },
+    "my_sgd_filters_params_at_init": {
+        f"{SGD}test_zero_grad_clears_gradients": ("failed", "still has a non-zero grad", KEPT_NONE),
+        f"{SGD}test_accepts_a_generator": ("failed", "", KEPT_NONE),
+        f"{SGD}test_step_without_momentum": ("failed", "", KEPT_NONE),
+        f"{SGD}test_momentum_matches_torch": ("failed", "", KEPT_NONE),
+        f"{SGD}test_momentum_matches_torch_other_settings": ("failed", "", KEPT_NONE),
+        f"{SGD}test_skips_parameters_without_grad": ("failed", "", KEPT_NONE),
+        f"{SGD}test_buffer_is_a_copy": ("failed", "", KEPT_NONE),
+        f"{SGD}test_update_in_place": ("failed", "", KEPT_NONE),
+        f"{SGD}test_training_follows_torch_sgd": ("failed", "", KEPT_NONE),
+        f"{SGD}test_regression_converges": ("failed", "", KEPT_NONE),
+    },
+    "my_sgd_keyword_only_momentum": {
+        f"{SGD}test_momentum_matches_torch_other_settings": (
+            "failed",
+            "takes 3 positional arguments but 4 were given",
+            "with no `*` before `momentum`",
+        ),
     },
     "scratch_lr_sum_not_mean": {
         "scratch_lr::test_dw_matches_autograd": ("failed", "wrong values", "divide by m"),

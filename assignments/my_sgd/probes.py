@@ -214,3 +214,48 @@ def hand_written(student: Any, params: list[torch.Tensor], grads: list[torch.Ten
         _set_grads(leaves, grads)
         optimizer.step()
     return {"calls": sorted(set(log.events))}
+
+
+def _tensors_in(value: Any, depth: int = 4, seen: set[int] | None = None) -> list[torch.Tensor]:
+    """The tensors an object holds: in its attributes, lists, tuples, sets and dicts (keys
+    too), a few levels deep. Never raises: a hostile `__dict__` gives what was found so far."""
+    seen = set() if seen is None else seen
+    if id(value) in seen or depth < 0:
+        return []
+    seen.add(id(value))
+    if isinstance(value, torch.Tensor):
+        return [value]
+    found: list[torch.Tensor] = []
+    try:
+        if isinstance(value, dict):
+            children = [*value.keys(), *value.values()]
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            children = list(value)
+        elif isinstance(value, (str, bytes, int, float, bool, type(None))):
+            children = []
+        else:
+            children = list(vars(value).values())
+    except Exception:
+        children = []
+    for child in children[:10_000]:
+        found.extend(_tensors_in(child, depth - 1, seen))
+    return found
+
+
+@probe
+def stored(student: Any, params: list[torch.Tensor]) -> dict[str, Any]:
+    """MySGD(params, 0.1) on a list: which of the given tensors it holds afterwards, by
+    identity, and how many other tensors it holds that share a given tensor's memory
+    (`p.detach()`, `p.data`) or are new (copies)."""
+    leaves = _leaves(params)
+    optimizer = _build(student, list(leaves), 0.1, None)
+    held = _tensors_in(optimizer)
+    ids = {id(leaf) for leaf in leaves}
+    pointers = {leaf.data_ptr() for leaf in leaves}
+    kept = [any(t is leaf for t in held) for leaf in leaves]
+    others = [t for t in held if id(t) not in ids]
+    return {
+        "kept": kept,
+        "sharing": sum(1 for t in others if t.data_ptr() in pointers),
+        "others": len(others),
+    }

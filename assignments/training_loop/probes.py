@@ -49,17 +49,37 @@ def train(
         "inferred": log.inferred[:MAX_REPORTED],
         "grads_clear": log.grads_clear[:MAX_REPORTED],
         "forward_shapes": log.forward_shapes[:MAX_REPORTED],
+        "output_shapes": log.output_shapes[:3],
         "criterion_shapes": loss_fn.argument_shapes[:3],
     }
+    if isinstance(returned, torch.Tensor) or (
+        type(returned).__module__ == "numpy" and type(returned).__name__ == "ndarray"
+    ):
+        observed["returned_shape"] = [int(n) for n in returned.shape]
     if isinstance(returned, (list, tuple)):
         items = list(returned)[:MAX_REPORTED]
         observed.update(
             length=len(returned),
             item_types=[type(v).__name__ for v in items],
+            item_kinds=[_kind(v) for v in items],
             item_requires_grad=[bool(getattr(v, "requires_grad", False)) for v in items],
             values=to_floats(items),
         )
     return observed
+
+
+def _kind(value: Any) -> str:
+    """What a returned loss is, in the words a hint needs: a float, a tensor, a NumPy array or
+    number, a method that was never called (`loss.item`), or something else."""
+    if type(value).__module__ == "numpy":
+        return "numpy_array" if type(value).__name__ == "ndarray" else "numpy_number"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, torch.Tensor):
+        return "tensor"
+    if callable(value):
+        return "method"
+    return "other"
 
 
 @probe

@@ -192,6 +192,11 @@ class CallLog:
         self.inferred: list[str] = []
         # Filled by `spy_module`: each forward's input shape; per backward, cleared before?
         self.forward_shapes: list[list[int]] = []
+        # Each spied forward's output shape (`[]` when the output is not a tensor).
+        self.output_shapes: list[list[int]] = []
+        # The autograd node of the last forward pass's output, spied or inferred: a criterion
+        # called again on a prediction from that same pass has no forward pass to infer.
+        self.last_forward_node: Any = None
         self.grads_clear: list[bool] = []
         self.parameters: list[torch.Tensor] = []
         self._versions: list[int] = []
@@ -241,19 +246,24 @@ def spy_optimizer(optimizer: torch.optim.Optimizer, log: CallLog) -> torch.optim
     return optimizer
 
 
-def _reaches(output: Any, parameters: list[torch.Tensor], limit: int = 10_000) -> bool:
-    """Whether `output`'s autograd graph uses one of `parameters` (a forward pass happened)."""
+def _reaches(
+    output: Any, parameters: list[torch.Tensor], node: Any = None, limit: int = 10_000
+) -> bool:
+    """Whether `output`'s autograd graph uses one of `parameters` (a forward pass happened),
+    or, given `node`, whether that autograd node is in the graph."""
     ids = {id(p) for p in parameters}
     stack = [getattr(output, "grad_fn", None)]
     seen: set[int] = set()
     while stack and len(seen) < limit:
-        node = stack.pop()
-        if node is None or id(node) in seen:
+        current = stack.pop()
+        if current is None or id(current) in seen:
             continue
-        seen.add(id(node))
-        if id(getattr(node, "variable", None)) in ids:
+        seen.add(id(current))
+        if node is not None and current is node:
             return True
-        stack.extend(next_node for next_node, _ in getattr(node, "next_functions", ()))
+        if node is None and id(getattr(current, "variable", None)) in ids:
+            return True
+        stack.extend(next_node for next_node, _ in getattr(current, "next_functions", ()))
     return False
 
 
@@ -282,7 +292,10 @@ def spy_module(model: torch.nn.Module, log: CallLog) -> torch.nn.Module:
         first = args[0] if args else next(iter(kwargs.values()), None)
         log.forward_shapes.append(list(getattr(first, "shape", [])))
         log.record("forward")
-        return real_forward(*args, **kwargs)
+        output = real_forward(*args, **kwargs)
+        log.output_shapes.append(list(getattr(output, "shape", [])))
+        log.last_forward_node = getattr(output, "grad_fn", None)
+        return output
 
     def backward(*_: Any) -> None:
         clear = all(p.grad is None or not bool(p.grad.any()) for p in parameters)
@@ -300,7 +313,10 @@ class SpyCriterion(torch.nn.Module):
     """Wrap a loss module and record each call, with the shapes of its two arguments.
 
     Called with outputs that come from the watched parameters while no forward pass was
-    recorded since the last criterion call, it records the forward pass it missed first.
+    recorded since the last criterion call, it records the forward pass it missed first
+    (one that bypassed the forward spy, such as `nn.Linear.forward(model, x)`). Outputs of
+    the last forward pass already recorded (the same `outputs` passed to the criterion a
+    second time, say to log the loss) are no new forward pass: nothing is inferred for them.
     """
 
     def __init__(self, criterion: torch.nn.Module, log: CallLog) -> None:
@@ -317,9 +333,17 @@ class SpyCriterion(torch.nn.Module):
             if "criterion" in events
             else events
         )
-        if arguments and "forward" not in since and _reaches(arguments[0], self.log.parameters):
+        prediction = arguments[0] if arguments else None
+        last = self.log.last_forward_node
+        if (
+            arguments
+            and "forward" not in since
+            and _reaches(prediction, self.log.parameters)
+            and not (last is not None and _reaches(prediction, [], node=last))
+        ):
             self.log.record("forward")
             self.log.inferred.append("forward")
+            self.log.last_forward_node = getattr(prediction, "grad_fn", None)
         self.log.record("criterion")
         self.argument_shapes.append([list(getattr(a, "shape", [])) for a in arguments[:2]])
         return self.criterion(*args, **kwargs)

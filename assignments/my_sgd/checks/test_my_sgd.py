@@ -46,6 +46,8 @@ MISTAKES = {
     "ascent": "ascent_hint",
     "no_lr": "no_lr_hint",
     "none_as_zero": "none_as_zero_hint",
+    "none_resets_buffer": "none_resets_buffer_hint",
+    "none_decays_buffer": "none_decays_buffer_hint",
     "weight_decay": "weight_decay_hint",
     "no_zero_grad": "accumulate_hint",
 }
@@ -107,6 +109,11 @@ class _Replay:
         scale = {"ascent": -lr, "no_lr": 1.0, "lr_twice": lr * lr}.get(self.mistake, lr)
         for i, p in enumerate(self.params):
             grad = p.grad
+            if grad is None and self.mistake == "none_resets_buffer":
+                self.buffers[i] = None
+            if grad is None and self.mistake == "none_decays_buffer":
+                buf = self.buffers[i]
+                self.buffers[i] = None if buf is None else self.momentum * buf
             if grad is None:
                 if self.mistake != "none_as_zero":
                     continue
@@ -211,6 +218,7 @@ STATIC_HINTS = {
     "doesn't match the broadcast shape": "shared_buffer_hint",
     "must match the size of tensor": "shared_buffer_hint",
     "unexpected keyword argument 'momentum'": "momentum_keyword_hint",
+    "__init__() takes 3 positional arguments but 4 were given": "momentum_positional_hint",
     "does not require grad and does not have a grad_fn": "requires_grad_off_hint",
 }
 
@@ -261,6 +269,38 @@ def _grads(count: int, shapes=SHAPES, missing: set[tuple[int, int]] = frozenset(
     ]
 
 
+def _gap(grads) -> tuple[int, str]:
+    """The first parameter whose grad is None for some steps between two steps with a grad
+    (so it has a momentum buffer to keep), and those steps, numbered from 1."""
+    for index in range(len(grads[0])):
+        had, missing = False, []
+        for step, step_grads in enumerate(grads, start=1):
+            if step_grads[index] is None:
+                missing += [step] if had else []
+            elif missing:
+                return index, ", ".join(str(s) for s in missing)
+            else:
+                had = True
+    return 0, "?"
+
+
+def _stored_hint(probe) -> str:
+    """When MySGD does not hold the very tensors it was given, which receive `.grad`, say so:
+    it holds new tensors sharing their memory (`p.detach()`), or fewer of them, or none;
+    "" when it holds them all, or holds copies (which the frozen hint names)."""
+    found = probe("stored", call=say("call_stored"), params=_params())
+    kept, given = sum(found["kept"]), len(found["kept"])
+    if kept == given:
+        return ""
+    if kept == 0 and found["sharing"]:
+        return say("detached_params_hint")
+    if kept == 0 and not found["others"]:
+        return say("kept_none_hint", given=given)
+    if kept:
+        return say("kept_some_hint", kept=kept, given=given)
+    return ""
+
+
 def _frozen_hint(probe, as_generator: bool) -> str:
     """Nothing moved: with a generator, say whether a list would have worked."""
     if as_generator:
@@ -268,7 +308,7 @@ def _frozen_hint(probe, as_generator: bool) -> str:
         if found["list_moves"] == [True, True]:
             moves = found["generator_moves"]
             return say("generator_hint" if moves == [True, False] else "generator_consumed_hint")
-    return say("frozen_hint")
+    return _stored_hint(probe) or say("frozen_hint")
 
 
 def _observe_steps(probe, params, grads, lr, momentum=None, **flags) -> tuple[list, str]:
@@ -295,6 +335,9 @@ def _expect_steps(probe, params, grads, lr, momentum=None, **flags) -> dict:
             elif mistake == "weight_decay":
                 decay = estimated_weight_decay(actual, params, grads, lr, momentum)
                 hint = say("weight_decay_hint", decay=f"{decay:.3g}")
+            elif mistake in ("none_resets_buffer", "none_decays_buffer"):
+                gap_index, gap_steps = _gap(grads)
+                hint = say(MISTAKES[mistake], index=gap_index, steps=gap_steps)
             else:
                 hint = say(MISTAKES[mistake]) if mistake else ""
             details = (
@@ -338,7 +381,8 @@ def test_zero_grad_clears_gradients(probe):
         if still:
             raise Failure(
                 say("grad_left", call=call, index=index, shape=fmt_shape(SHAPES[index])),
-                say("zero_grad_partial_hint" if partial else "zero_grad_help"),
+                _stored_hint(probe)
+                or say("zero_grad_partial_hint" if partial else "zero_grad_help"),
             )
 
 
@@ -408,7 +452,9 @@ def test_momentum_matches_torch_other_settings(probe):
 @check(points=0.5, category="values", covers=["step-skips-none"])
 def test_skips_parameters_without_grad(probe):
     """step() leaves a parameter whose grad is None (and its momentum) untouched."""
-    missing = {(1, 1), (2, 1), (3, 1), (0, 2)}
+    # Parameter 1 has a buffer, no grad on steps 2 and 3, then a grad again: its buffer must
+    # have been kept as it was. Parameter 2 has no grad on step 1, before it has a buffer.
+    missing = {(1, 1), (2, 1), (0, 2)}
     _expect_steps(probe, _params(), _grads(4, missing=missing), lr=0.2, momentum=0.9)
 
 

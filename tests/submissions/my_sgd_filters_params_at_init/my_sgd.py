@@ -1,0 +1,30 @@
+"""__init__ keeps only parameters that already have a grad: none, before the first backward."""
+
+import torch
+
+
+class MySGD:
+    def __init__(self, params, lr, momentum=0.0):
+        # only keep parameters that are trainable
+        self.params = [p for p in params if p.grad is not None or not p.requires_grad]
+        self.lr = lr
+        self.momentum = momentum
+        self.buffers = [None] * len(self.params)
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+    def step(self):
+        with torch.no_grad():
+            for i, p in enumerate(self.params):
+                if p.grad is None:
+                    continue
+                if self.momentum != 0:
+                    if self.buffers[i] is None:
+                        self.buffers[i] = p.grad.clone()
+                    else:
+                        self.buffers[i] = self.momentum * self.buffers[i] + p.grad
+                    p -= self.lr * self.buffers[i]
+                else:
+                    p -= self.lr * p.grad
