@@ -108,6 +108,16 @@ EXPECTED: dict[str, dict[str, tuple[str, str, str]]] = {
             "from the yhat it is given",
         ),
     },
+    # torch.func.grad loads the real torch._dynamo, which makes its compile cache at import: in
+    # the probe's scratch folder, so nothing fails for the sandbox's read-only /tmp.
+    "scratch_lr_torch_func": {
+        "scratch_lr::test_no_autograd": ("failed", "used autograd (grad)", "No autograd"),
+        "scratch_lr::test_backward_uses_given_yhat": (
+            "failed",
+            "differs between the two models",
+            "from the yhat it is given",
+        ),
+    },
 }
 
 
