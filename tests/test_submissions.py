@@ -22,7 +22,13 @@ EXPECTED: dict[str, dict[str, tuple[str, str, str]]] = {
             "stores weights as (in_features",
         ),
         "my_linear::test_output_shape_3d": ("failed", "raised RuntimeError", ""),
+        "my_linear::test_output_shape_size_one": (
+            "failed",
+            "cannot be multiplied",
+            "stores weights as (in_features",
+        ),
         "my_linear::test_output_values": ("failed", "could not set the parameters", ""),
+        "my_linear::test_output_values_1d_and_3d": ("failed", "could not set the parameters", ""),
         "my_linear::test_output_values_without_bias": ("failed", "weights has shape (2, 3)", ""),
         "my_linear::test_gradients_reach_parameters": ("failed", "weights has shape (2, 3)", ""),
         "my_linear::test_sgd_fits_linear_regression": ("failed", "cannot be multiplied", ""),
@@ -39,8 +45,59 @@ EXPECTED: dict[str, dict[str, tuple[str, str, str]]] = {
     },
     "my_linear_no_bias_in_forward": {
         "my_linear::test_output_values": ("failed", "wrong values", "Is the bias added"),
+        "my_linear::test_output_values_1d_and_3d": (
+            "failed",
+            "with x of shape (3,) returned the right shape but wrong values",
+            "Is the bias added",
+        ),
         "my_linear::test_gradients_reach_parameters": ("failed", "bias.grad is None", ""),
         "my_linear::test_sgd_fits_linear_regression": ("failed", "mean squared error", ""),
+    },
+    # The bias is dropped for 1-D input only: the value check of 1-D and 3-D input names it.
+    "my_linear_bias_missing_1d": {
+        "my_linear::test_output_values_1d_and_3d": (
+            "failed",
+            "with x of shape (3,) returned the right shape but wrong values",
+            "For x of shape (3,), the output is exactly x @ weights: the bias is missing",
+        ),
+    },
+    "my_linear_squeeze": {
+        "my_linear::test_output_shape_size_one": (
+            "failed",
+            "with x of shape (1, 3) returned shape (2,); expected (1, 2)",
+            "lost a dimension of size 1 (it has shape (2,)): does forward call `.squeeze()`",
+        ),
+    },
+    # `return y,`: every forward check says a tuple came back, and so does the backward check.
+    "my_linear_returns_tuple": {
+        f"my_linear::{name}": ("failed", "returned a tuple; expected a torch.Tensor", "stray comma")
+        for name in (
+            "test_output_shape_1d_and_2d",
+            "test_output_shape_3d",
+            "test_output_shape_size_one",
+            "test_output_values",
+            "test_output_values_1d_and_3d",
+            "test_output_values_without_bias",
+            "test_gradients_reach_parameters",
+        )
+    }
+    | {
+        "my_linear::test_sgd_fits_linear_regression": (
+            "failed",
+            "'tuple' object has no attribute",
+            "stray comma",
+        ),
+    },
+    # nn.Parameter(...) / sqrt(in): wrapped, then computed with; never "wrap it" nor "backward
+    # twice", but "do the arithmetic before wrapping".
+    "my_linear_scaled_parameter": {
+        name: ("failed", message, "Do the arithmetic before wrapping")
+        for name, message in (
+            ("my_linear::test_parameters_registered", "lists ['bias']"),
+            ("my_linear::test_bias_false_registers_no_bias", "lists nothing"),
+            ("my_linear::test_gradients_reach_parameters", "weights.grad is None"),
+            ("my_linear::test_sgd_fits_linear_regression", "backward through the graph a second"),
+        )
     },
     "training_loop_no_zero_grad": {
         "training_loop::test_matches_standard_loop_sgd_momentum": (
