@@ -165,6 +165,24 @@ EXPECTED: dict[str, dict[str, tuple[str, str, str]]] = {
             "from the yhat it is given",
         ),
     },
+    # b = 0, a Python int: the init checks say what b is; training, which makes it a tensor in
+    # its first step, is not failed for it.
+    "scratch_lr_b_python_int": {
+        "scratch_lr::test_initial_shapes": (
+            "failed",
+            "LR(3).b is a Python int, not a tensor; expected a tensor of shape ()",
+            "b is a 0-dim tensor, torch.scalar_tensor(0)",
+        ),
+        "scratch_lr::test_initial_values": ("failed", "LR(3).b is a Python int", "0-dim tensor"),
+    },
+    # b never moves, yet 190 of 200 points are right: exactly 95% is "at least 95%".
+    "scratch_lr_db_never_set": {
+        "scratch_lr::test_db_matches_autograd": (
+            "failed",
+            "Got 0, expected",
+            "grads['db'] is still 0, the value it started with",
+        ),
+    },
     # torch.func.grad loads the real torch._dynamo, which makes its compile cache at import: in
     # the probe's scratch folder, so nothing fails for the sandbox's read-only /tmp.
     "scratch_lr_torch_func": {
