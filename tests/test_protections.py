@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from grader import spec
-from grader.sandbox import accelerators, linux, protections, seccomp
+from grader.sandbox import accelerators, linux, protections, seccomp, torch_cache
 from grader.sandbox.staging import stage
 from grader.sandbox.zygote import Sandbox
 from tests.conftest import REFERENCE, SUBMISSIONS
@@ -348,10 +348,13 @@ def test_the_dry_run_is_remembered_only_where_nothing_it_depends_on_changed(tmp_
 
 
 ENVIRONMENT = """
-import json, os, sys
+import json, os, sys, tempfile
 with open("/proc/self/status") as status:
     bounding = [line.split()[1] for line in status if line.startswith("CapBnd:")]
-print(json.dumps({"cwd": os.getcwd(), "env": dict(os.environ), "bounding": bounding}))
+cache = os.environ.get("TORCHINDUCTOR_CACHE_DIR", "")
+print(json.dumps({"cwd": os.getcwd(), "env": dict(os.environ), "bounding": bounding,
+                  "tempdir": tempfile.gettempdir(),
+                  "cache_in_scratch": cache == os.path.join(os.getcwd(), ".torch-cache")}))
 print("unterminated", os.getcwd(), end="")
 """
 
@@ -455,16 +458,20 @@ def test_each_probe_starts_with_its_own_clean_environment_and_streams(tmp_path, 
     """The zygote names each child's scratch folder as HOME and TMPDIR before forking it, and
     makes the children's standard streams once: every call must still see its own folder,
     nothing of the grader's environment, an empty capability bounding set where capabilities
-    are dropped, and none of the previous call's output."""
+    are dropped, and none of the previous call's output. torch's compile cache, which the real
+    torch._dynamo makes at import, and `tempfile` (which cached the zygote's folder) are in the
+    scratch folder too: anywhere else is read-only."""
     monkeypatch.setenv("TORCHGRADE_TEST_SECRET", "must-not-reach-a-probe")
     plan = protections.plan()
     outputs = _construct_calls(tmp_path, ENVIRONMENT, plan, calls=3)
-    allowed = {*protections.SAFE_ENV, *accelerators.VARIABLES, "HOME", "TMPDIR"}
+    cache = torch_cache.TORCH_CACHE_VARIABLE
+    allowed = {*protections.SAFE_ENV, *accelerators.VARIABLES, "HOME", "TMPDIR", cache}
     folders = []
     for outcome in outputs:
         first, _, rest = outcome.output.partition("\n")
         seen = json.loads(first)
-        assert seen["env"]["HOME"] == seen["env"]["TMPDIR"] == seen["cwd"], seen
+        assert seen["env"]["HOME"] == seen["env"]["TMPDIR"] == seen["tempdir"] == seen["cwd"]
+        assert seen["cache_in_scratch"], seen
         assert set(seen["env"]) <= allowed, seen["env"]
         assert rest == f"unterminated {seen['cwd']}", outcome.output
         if plan.on("capabilities_dropped"):

@@ -111,7 +111,7 @@ def test_no_marker_anywhere_in_the_wheel(student_wheel):
         assert leaks == [], f"{marker} in {leaks}"
     # The hidden check's points are accounted for, and the shared helper it used survived.
     spec = members["grader/_assignments/my_linear/assignment.toml"].decode()
-    assert "points = 9\nwithheld_points = 4\n" in spec
+    assert "points = 9.5\nwithheld_points = 3.5\n" in spec
     checks = members["grader/_assignments/my_linear/checks/test_my_linear.py"].decode()
     assert "def _observe_forward(" in checks and "def test_output_values(" in checks
     assert "test_output_shape_3d" not in checks

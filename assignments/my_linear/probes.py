@@ -24,6 +24,17 @@ def _attributes(model: Any) -> list[str]:
     return sorted(n for n in names if not n.startswith("_") and n != "training")
 
 
+def _derived(model: Any) -> list[str]:
+    """weights or bias stored as the result of an operation (they have a grad_fn), such as
+    `nn.Parameter(...) / 2`: no longer a Parameter, and part of a graph built in __init__."""
+    return [
+        name
+        for name in ("weights", "bias")
+        if isinstance(value := getattr(model, name, None), torch.Tensor)
+        and value.grad_fn is not None
+    ]
+
+
 @probe
 def construct(
     student: Any, in_features: int, out_features: int, bias: bool | None = None
@@ -40,6 +51,7 @@ def construct(
         "bias": tensor_info(model, "bias"),
         "parameters": {},
         "optimizer_sees": 0,
+        "derived": _derived(model),
     }
     if not is_module:
         return observed
@@ -121,12 +133,21 @@ def backward(
         if problem:
             return {"assign_problem": problem}
     output = model(x)
+    registered = dict(model.named_parameters())
     if output is None:
         return {"output_is_none": True, "output_requires_grad": False}
-    if not isinstance(output, torch.Tensor) or not output.requires_grad:
-        return {"output_requires_grad": False, "weights_grad": None, "bias_grad": None}
+    if not isinstance(output, torch.Tensor):
+        return {"output_kind": type(output).__name__[:40], "output_requires_grad": False}
+    if not output.requires_grad:
+        return {
+            "output_requires_grad": False,
+            "output": output.detach().clone(),
+            # Both parameters registered and trainable: then only forward cut the graph.
+            "trainable": sorted(name for name, p in registered.items() if p.requires_grad),
+            "weights_grad": None,
+            "bias_grad": None,
+        }
     output.backward(grad_output)
-    registered = dict(model.named_parameters())
     grads = {
         f"{name}_grad": registered[name].grad if name in registered else None
         for name in ("weights", "bias")

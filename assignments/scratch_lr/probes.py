@@ -68,6 +68,16 @@ def _numbers(model: Any) -> dict[str, float]:
     return found
 
 
+def _number_info(model: Any, name: str) -> dict[str, Any]:
+    """`tensor_info`, plus the value of a plain Python number (a `b = 0` the contract's init
+    check rejects, but which training turns into a tensor)."""
+    info = tensor_info(model, name)
+    value = getattr(model, name, None)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        info["number"] = float(value)
+    return info
+
+
 def _state(model: Any) -> dict[str, Any]:
     return {"w": tensor_info(model, "w"), "b": tensor_info(model, "b"), "grads": _grad_info(model)}
 
@@ -130,7 +140,13 @@ def forward(
     problem = _set_state(model, w, b)
     if problem:
         return {"set_problem": problem}
-    return {"output": model.forward(x)}
+    before = set(getattr(model, "__dict__", {}))
+    output = model.forward(x)
+    added = sorted(
+        n for n in getattr(model, "__dict__", {}) if isinstance(n, str) and n not in before
+    )
+    # The attributes forward stores (a cached yhat), for a backward that reads them.
+    return {"output": output, "set_by_forward": [n[:40] for n in added][:20]}
 
 
 @probe
@@ -224,7 +240,7 @@ def fit(
     snapshots = []
     for step in range(iterations + 1):
         if step % every == 0:
-            snapshots.append({"w": tensor_info(model, "w"), "b": tensor_info(model, "b")})
+            snapshots.append({"w": tensor_info(model, "w"), "b": _number_info(model, "b")})
         if step == iterations:
             break
         yhat = model.forward(x)

@@ -49,6 +49,7 @@ from grader.sandbox import (
     plan_cache,
     private_root,
     seccomp,
+    torch_cache,
 )
 
 if TYPE_CHECKING:
@@ -424,7 +425,7 @@ def prepare_scratch(scratch: Path) -> None:
     inherited environment (each page a child writes is a copy-on-write fault)."""
     scratch.mkdir(mode=0o700)
     if _environment_scrubbed:
-        os.environ.update(HOME=str(scratch), TMPDIR=str(scratch))
+        os.environ.update(_scratch_environment(str(scratch)))
 
 
 def _chown_tree(root: Path, uid: int, gid: int) -> None:
@@ -434,8 +435,22 @@ def _chown_tree(root: Path, uid: int, gid: int) -> None:
             os.chown(os.path.join(directory, name), uid, gid, follow_symlinks=False)
 
 
-_CLEAN_NAMES = frozenset({*SAFE_ENV, *accelerators.VARIABLES, "HOME", "TMPDIR"})
+_CLEAN_NAMES = frozenset(
+    {*SAFE_ENV, *accelerators.VARIABLES, "HOME", "TMPDIR", torch_cache.TORCH_CACHE_VARIABLE}
+)
 _environment_scrubbed = False
+
+
+def _scratch_environment(folder: str) -> dict[str, str]:
+    """What names a child's scratch folder: HOME, TMPDIR and torch's compile cache, which the
+    real `torch._dynamo` makes at import (a student's `torch.func` or `torch.compile` loads it)
+    and which would otherwise default to a folder under the zygote's read-only /tmp. A dot
+    folder, so that it can never shadow an import of the submission's."""
+    return {
+        "HOME": folder,
+        "TMPDIR": folder,
+        torch_cache.TORCH_CACHE_VARIABLE: os.path.join(folder, ".torch-cache"),
+    }
 
 
 def scrub_environment() -> None:
@@ -452,12 +467,16 @@ def scrub_environment() -> None:
 
 def _scrub_environment(scratch: Path) -> None:
     folder = str(scratch)
+    # tempfile caches the folder it found first (the zygote's, from its own mkdtemp): the child
+    # forgets it, so that `tempfile` and everything built on it use the scratch folder.
+    tempfile.tempdir = folder
+    wanted = _scratch_environment(folder)
     if _environment_scrubbed and _CLEAN_NAMES.issuperset(os.environ):
-        if os.environ.get("HOME") == folder and os.environ.get("TMPDIR") == folder:
+        if all(os.environ.get(name) == value for name, value in wanted.items()):
             return
     else:
         scrub_environment()
-    os.environ.update(HOME=folder, TMPDIR=folder)
+    os.environ.update(wanted)
 
 
 def _drop_to_nobody() -> None:

@@ -43,6 +43,9 @@ KNOWN_ERRORS = {
     "2D": "mm_3d_hint",
     "unsupported operand type(s) for +: 'Tensor' and 'NoneType'": "bias_none_added_hint",
     "unexpected keyword argument 'bias'": "bias_keyword_hint",
+    "Boolean value of Tensor with more than one value is ambiguous": "bias_truth_hint",
+    "einsum(): the number of subscripts in the equation": "einsum_dims_hint",
+    "'tuple' object has no attribute": "tuple_output_hint",
 }
 
 
@@ -78,6 +81,12 @@ def _explain(probe, message: str) -> str:
     if 'missing the required "forward" function' in message:
         defined = probe("names", call="names in my_linear.py")
         return say("forward_outside_hint") if "forward" in defined["functions"] else ""
+    if "backward through the graph a second time" in message:
+        try:
+            derived = _construct(probe).get("derived", [])
+        except Failure:
+            return ""
+        return say("derived_parameter_help", name=derived[0]) if derived else ""
     if "must match the size" in message:
         try:
             observed = probe("construct", call=LAYER, in_features=IN, out_features=OUT)
@@ -104,16 +113,24 @@ def _construct(probe, layer: str = LAYER, **kwargs):
         return probe("construct", call=layer, in_features=IN, out_features=OUT, **kwargs)
 
 
+def _register_help(observed: dict, name: str) -> str:
+    """How to make `name` a registered parameter: wrap it in nn.Parameter, or, when it was
+    wrapped and then computed with (`nn.Parameter(...) / 2` has a grad_fn), wrap last."""
+    if name in observed.get("derived", []):
+        return say("derived_parameter_help", name=name)
+    return say("not_registered_help", name=name)
+
+
 def _missing_help(probe, name: str) -> str:
     """`name` is not on the layer: a near miss among its attributes, or how to register it."""
     try:
-        attributes = _construct(probe)["attributes"]
+        observed = _construct(probe)
     except Failure:
-        attributes = []
-    near = close_names(name, attributes)
+        observed = {"attributes": []}
+    near = close_names(name, observed["attributes"])
     if near:
         return say("name_near_miss", found=near[0], name=name)
-    return say("not_registered_help", name=name)
+    return _register_help(observed, name)
 
 
 def _cannot_set(probe, problem: dict) -> Failure:
@@ -132,16 +149,29 @@ def _cannot_set(probe, problem: dict) -> Failure:
     return Failure(say("cannot_set", call=LAYER, problem=what), help)
 
 
-def _observe_forward(probe, x, layer: str = LAYER, **kwargs):
+def _observe_forward(probe, x, layer: str = LAYER, out_features: int = OUT, **kwargs):
     with _known_errors(probe):
         observed = probe(
-            "forward", call=_call(x, layer), in_features=IN, out_features=OUT, x=x, **kwargs
+            "forward",
+            call=_call(x, layer),
+            in_features=IN,
+            out_features=out_features,
+            x=x,
+            **kwargs,
         )
     if "assign_problem" in observed:
         raise _cannot_set(probe, observed["assign_problem"])
     if observed["output"] is None:
         raise Failure(say("returned_none", call=_call(x, layer)), say("forgot_return_hint"))
+    if isinstance(observed["output"], (tuple, list)):
+        kind = type(observed["output"]).__name__
+        raise Failure(say("not_a_tensor", call=_call(x, layer), kind=kind), _sequence_help(kind))
     return observed["output"]
+
+
+def _sequence_help(kind: str) -> str:
+    """forward returned a tuple (`return y,`: a stray comma) or a list instead of the tensor."""
+    return say("tuple_output_hint") if kind == "tuple" else say("list_output_hint")
 
 
 def _not_registered(observed: dict, layer: str, names: list[str], expected: list[str]) -> Failure:
@@ -157,7 +187,7 @@ def _not_registered(observed: dict, layer: str, names: list[str], expected: list
             return Failure(message, say("name_near_miss", found=near[0], name=name))
     if "bias" in missing and observed["bias"]["kind"] == "none" and layer == LAYER:
         return Failure(message, say("bias_none_help"))
-    return Failure(message, say("not_registered_help", name=missing[0]))
+    return Failure(message, _register_help(observed, missing[0]))
 
 
 def _expect_parameter(observed: dict, name: str) -> None:
@@ -166,7 +196,7 @@ def _expect_parameter(observed: dict, name: str) -> None:
     expected = fmt_shape(PARAMETER_SHAPES[name])
     if "shape" not in info:
         near = close_names(name, observed.get("attributes", []))
-        help = say("not_registered_help", name=name)
+        help = _register_help(observed, name)
         if near:
             help = say("name_near_miss", found=near[0], name=name)
         elif name == "bias" and info["kind"] == "none":
@@ -247,7 +277,7 @@ def test_parameters_registered(probe):
     if observed["optimizer_sees"] != 2:
         raise Failure(
             say("optimizer_blind", seen=observed["optimizer_sees"]),
-            say("not_registered_help", name="weights"),
+            _register_help(observed, "weights"),
         )
     count = sum(int(torch.tensor(shape).prod()) for shape in observed["parameters"].values())
     if count != IN * OUT + OUT:
@@ -311,7 +341,7 @@ def test_output_shape_1d_and_2d(probe):
         expect_shape(output, expected, _call(x), hints=partial(_shape_hints, probe, x_shape))
 
 
-@check(points=1, category="shapes", visibility="hidden", covers=["forward-shapes"])
+@check(points=0.5, category="shapes", visibility="hidden", covers=["forward-shapes"])
 def test_output_shape_3d(probe):
     """forward keeps any number of leading dimensions: (2, 5, 3) maps to (2, 5, 2)."""
     x = seeded_randn(2, 5, IN)
@@ -319,7 +349,24 @@ def test_output_shape_3d(probe):
     expect_shape(output, (2, 5, OUT), _call(x), hints=partial(_shape_hints, probe, (2, 5, IN)))
 
 
-@check(points=1, category="values", covers=["forward-values"])
+LAYER_ONE_OUT = f"MyLinear({IN}, 1)"
+
+
+@check(points=0.5, category="shapes", covers=["forward-shapes"])
+def test_output_shape_size_one(probe):
+    """forward keeps size-1 dims: (1, 3) gives (1, 2), and MyLinear(3, 1) maps (4, 3) to (4, 1)."""
+    for x_shape, layer, out in (((1, IN), LAYER, OUT), ((4, IN), LAYER_ONE_OUT, 1)):
+        x = seeded_randn(*x_shape)
+        output = _observe_forward(probe, x, layer, out_features=out)
+        expected = (*x_shape[:-1], out)
+        squeezed = tuple(size for size in expected if size != 1)
+        hints = {squeezed: say("squeeze_hint", actual=fmt_shape(squeezed))}
+        if out == OUT:
+            hints = {**_shape_hints(probe, x_shape), **hints}
+        expect_shape(output, expected, _call(x, layer), hints=hints)
+
+
+@check(points=0.5, category="values", covers=["forward-values"])
 def test_output_values(probe):
     """forward returns x @ weights + bias for weights and bias the check sets."""
     x, weights, bias = seeded_randn(4, IN), seeded_randn(IN, OUT), seeded_randn(OUT)
@@ -334,6 +381,29 @@ def test_output_values(probe):
     }
     hint = known_mistake(output, mistakes, atol=1e-5)
     expect_close(output, expected, _call(x), hint=hint)
+
+
+@check(points=0.5, category="values", covers=["forward-values"])
+def test_output_values_1d_and_3d(probe):
+    """forward returns x @ weights + bias for one sample (3,) and for a batch (2, 5, 3) too."""
+    weights, bias = seeded_randn(IN, OUT), seeded_randn(OUT)
+    observed = []
+    for x in (seeded_randn(IN), seeded_randn(2, 5, IN)):
+        output = _observe_forward(probe, x, weights=weights, bias=bias)
+        expected = x @ weights + bias
+        no_bias = isinstance(output, torch.Tensor) and is_close(output, x @ weights)
+        observed.append((x, output, expected, no_bias and not is_close(expected, x @ weights)))
+    without_bias = [fmt_shape(tuple(x.shape)) for x, *_, no_bias in observed if no_bias]
+    for x, output, expected, no_bias in observed:
+        hint = ""
+        if no_bias:
+            # Without the bias for every input here: the plain hint; for some shapes: name them.
+            hint = (
+                say("bias_missing_hint")
+                if len(without_bias) == len(observed)
+                else say("bias_missing_shape_hint", shape=without_bias[0])
+            )
+        expect_close(output, expected, _call(x), hint=hint)
 
 
 @check(points=0.5, category="values", covers=["forward-no-bias"])
@@ -374,8 +444,20 @@ def test_gradients_reach_parameters(probe):
         raise _cannot_set(probe, observed["assign_problem"])
     if observed.get("output_is_none"):
         raise Failure(say("returned_none", call=_call(x)), say("forgot_return_hint"))
+    if "output_kind" in observed:
+        kind = observed["output_kind"]
+        help = _sequence_help(kind) if kind in ("tuple", "list") else ""
+        raise Failure(say("not_a_tensor", call=_call(x), kind=kind), help)
     if not observed["output_requires_grad"]:
-        raise Failure(say("no_grad_output", call=_call(x)), say("no_grad_output_help"))
+        output = observed.get("output")
+        detached = (
+            observed.get("trainable") == ["bias", "weights"]
+            and isinstance(output, torch.Tensor)
+            and output.shape == (4, OUT)
+            and is_close(output, x @ weights + bias)
+        )
+        help = say("output_detached_help") if detached else say("no_grad_output_help")
+        raise Failure(say("no_grad_output", call=_call(x)), help)
     expected = autograd_gradients(
         lambda weights, bias, x: x @ weights + bias,
         wrt={"weights": weights, "bias": bias},
@@ -394,7 +476,7 @@ def test_gradients_reach_parameters(probe):
 def _no_grad_help(probe, observed, name, x, weights, bias) -> str:
     """Why `name` got no gradient: not registered, frozen, used detached, or not used at all."""
     if name not in observed.get("registered", []):
-        return say("not_registered_help", name=name)
+        return _register_help(_construct(probe), name)
     if name in _construct(probe).get("frozen", []):
         return say("frozen_help", name=name)
     output = observed.get("output")

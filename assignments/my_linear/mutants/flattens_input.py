@@ -1,7 +1,7 @@
 """forward reshapes x to (-1, in_features), losing the leading dimensions.
 
 clauses: forward-shapes
-catches: shapes
+catches: shapes, values
 hint: flattens the input's leading dimensions
 """
 

@@ -1,7 +1,7 @@
 """forward uses torch.mm, which only accepts 2-D input and fails on 1-D and 3-D x.
 
 clauses: forward-shapes
-catches: shapes
+catches: shapes, values
 hint: torch.mm only takes 2-D
 """
 

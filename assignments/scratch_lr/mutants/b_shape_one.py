@@ -2,7 +2,7 @@
 
 catches: shapes
 clauses: init-b-zero
-hint: 0-dim tensor, torch.scalar_tensor(0)
+hint: b has shape (1,); expected ()
 """
 
 import torch

@@ -1,6 +1,6 @@
 """forward adds b after the sigmoid: sigmoid(w.T @ x) + b.
 
-catches: convergence, values
+catches: values
 clauses: forward-formula
 hint: bias is added after the sigmoid
 """

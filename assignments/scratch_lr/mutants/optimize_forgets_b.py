@@ -1,6 +1,6 @@
 """optimize() updates w but never b.
 
-catches: convergence, values
+catches: values
 clauses: optimize-b
 hint: left b unchanged
 """

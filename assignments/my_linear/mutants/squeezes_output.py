@@ -1,0 +1,27 @@
+"""forward returns y.squeeze(), which drops the batch dimension of a batch of one and the output dimension when out_features is 1.
+
+clauses: forward-shapes
+catches: shapes
+hint: lost a dimension of size 1
+"""
+
+import torch
+from torch import nn
+
+
+class MyLinear(nn.Module):
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        self.weights = nn.Parameter(torch.randn(in_features, out_features))
+        if bias:
+            self.bias = nn.Parameter(torch.randn(out_features))
+        else:
+            self.bias = None
+
+    def forward(self, x):
+        y = x @ self.weights
+        if self.bias is not None:
+            y = y + self.bias
+        return y.squeeze()
