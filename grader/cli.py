@@ -394,8 +394,12 @@ def reference(
 ) -> None:
     """Prove the checks right and sharp: reference full marks, template zero, mutants caught."""
     from grader import validation
+    from grader.messages import DEFAULT_LANGUAGE, set_language
     from grader.mutants import MutantError
 
+    # Its gradings and the expectations they are held to ("not implemented yet", each
+    # mutant's hint) are all in the default language, whatever ran before in this process.
+    set_language(DEFAULT_LANGUAGE)
     specs = _specs(assignments)
     try:
         result = validation.validate(
