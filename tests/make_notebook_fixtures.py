@@ -237,6 +237,42 @@ def fixtures() -> dict[str, dict[str, str]]:
             "my_linear.ipynb": '{"cells": [{"cell_type": "code", "source": "class MyLinear'
         },
         "notebook_incremental": _incremental(),
+        # Copies named for their exercise ("scratch_lr (1).ipynb") next to notebooks that
+        # bind the same names otherwise: a constant `LR`, a demo `train`.
+        "notebook_copies": {
+            "my_sgd.ipynb": notebook(
+                [
+                    code("import torch\nfrom torch import nn\nLR = 0.1\nEPOCHS = 50", 1),
+                    code(_body(REFERENCE / "my_sgd.py"), 2),
+                    code("opt = MySGD(nn.Linear(3, 1).parameters(), lr=LR, momentum=0.9)", 3),
+                ]
+            ),
+            "scratch_lr (1).ipynb": notebook(
+                [code(_body(REFERENCE / "scratch_lr.py"), 1), code("LR(2)", 2)]
+            ),
+            "my_linear.ipynb": notebook(
+                [
+                    code(_body(REFERENCE / "my_linear.py"), 1),
+                    code(
+                        "def train(model, x, y, epochs=100, lr=0.1):\n"
+                        "    opt = torch.optim.SGD(model.parameters(), lr=lr)\n"
+                        "    for _ in range(epochs):\n"
+                        "        opt.zero_grad()\n"
+                        "        loss = ((model(x) - y) ** 2).mean()\n"
+                        "        loss.backward()\n"
+                        "        opt.step()\n"
+                        "    return loss.item()",
+                        2,
+                    ),
+                ]
+            ),
+            "training_loop (2).ipynb": notebook(
+                [
+                    code("import torch\nfrom torch import nn", 1),
+                    code(_body(REFERENCE / "training_loop.py"), 2),
+                ]
+            ),
+        },
         "notebook_skip_only": {
             "my_linear.ipynb": notebook(
                 [

@@ -550,3 +550,85 @@ def test_hostile_notebooks_get_a_message_not_a_traceback(tmp_path: Path) -> None
     assert "my_sgd" not in provided.notebook_of
     assert provided.unusable["my_sgd"].startswith("my_sgd.ipynb is not a Jupyter notebook")
     assert "my_linear" not in provided.notebook_of or (tmp_path / "my_linear.py").is_file()
+
+
+# ------------------------------------------------------------- which notebook, what is kept
+
+SGD_CELLS = [
+    code("import torch\nfrom torch import nn\nLR = 0.1\nEPOCHS = 50"),
+    code("class MySGD:\n    def __init__(self, params, lr):\n        self.lr = lr"),
+    code("opt = MySGD([], lr=LR)"),
+]
+
+
+def test_a_constant_does_not_define_a_class_and_a_copy_named_notebook_wins(
+    tmp_path: Path,
+) -> None:
+    nb = notebooks.read(notebook(SGD_CELLS).encode(), "my_sgd.ipynb")
+    parsed = extraction.parse(nb)
+    assert parsed.defines("MySGD") and not parsed.defines("LR") and not parsed.defines("EPOCHS")
+    aliased = extraction.parse(
+        notebooks.read(
+            notebook(
+                [
+                    code("class Logistic:\n    pass\nLR = Logistic"),
+                    code("MyLinear = 3\nAlias = MyLinear"),
+                    code("if True:\n    train = lambda *a: []\nelse:\n    train = None"),
+                ]
+            ).encode(),
+            "hw.ipynb",
+        )
+    )
+    assert aliased.defines("LR") and aliased.defines("train")
+    assert not aliased.defines("MyLinear") and not aliased.defines("Alias")
+    provided = _provided(
+        tmp_path,
+        {
+            "my_sgd.ipynb": notebook(SGD_CELLS),
+            "scratch_lr (1).ipynb": notebook([code("class LR:\n    pass")]),
+            "my_linear.ipynb": notebook(
+                [code("class MyLinear:\n    pass"), code("def train(*a):\n    return []")]
+            ),
+            "training_loop-Copy1.ipynb": notebook([code("def train(*a):\n    return [1]")]),
+            "notes.ipynb": notebook([code("my_linear = 1\nMyLinear = None")]),
+        },
+    )
+    assert provided.notebook_of == {
+        "my_linear": "my_linear.ipynb",
+        "my_sgd": "my_sgd.ipynb",
+        "scratch_lr": "scratch_lr (1).ipynb",
+        "training_loop": "training_loop-Copy1.ipynb",
+    }
+    assert not any("notes.ipynb" in n for ns in provided.notes.values() for n in ns)
+    # Only a constant named LR: not a candidate, so scratch_lr is simply not found.
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    assert "scratch_lr" not in _provided(alone, {"my_sgd.ipynb": notebook(SGD_CELLS)}).notebook_of
+
+
+def test_copy_suffixes_are_stripped_from_notebook_names() -> None:
+    from grader.sandbox.notebook_sources import _stem
+
+    for name in (
+        "scratch_lr (1).ipynb",
+        "scratch_lr(2).ipynb",
+        "scratch_lr-Copy1.ipynb",
+        "scratch_lr - Copy.ipynb",
+        "scratch_lr_copy.ipynb",
+        "scratch_lr copy 2.ipynb",
+        "scratch_lr-Copy1 (1).ipynb",
+    ):
+        assert _stem(name) == "scratch_lr", name
+    assert _stem("copy.ipynb") == "copy" and _stem("scratch_lr_v2.ipynb") == "scratch_lr_v2"
+
+
+def test_copies_named_for_their_exercise_grade_full_marks(grade_folder) -> None:
+    graded = grade_folder(SUBMISSIONS / "notebook_copies")
+    notebook_of = {a["name"]: a["notebook"] for a in graded.report["assignments"]}
+    assert notebook_of == {
+        "my_linear": "my_linear.ipynb",
+        "training_loop": "training_loop (2).ipynb",
+        "scratch_lr": "scratch_lr (1).ipynb",
+        "my_sgd": "my_sgd.ipynb",
+    }
+    assert graded.report["score"] == graded.report["max_score"] == 40

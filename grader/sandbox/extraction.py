@@ -223,10 +223,121 @@ class Parsed:
         return [i for i, u in enumerate(self.units) if u.kind in _DEFINING and name in u.binds]
 
     def defines(self, name: str) -> bool:
-        return bool(self.providers(name))
+        """Whether the notebook really defines `name`, as a class or a function would be: by a
+        `def`, a `class`, an import, or an assignment of a value that can be one (a lambda, an
+        alias, a call). `LR = 0.1` binds `LR` but defines no class `LR`."""
+        return self._defines(name, len(self.units), 0)
+
+    def _defines(self, name: str, before: int, depth: int) -> bool:
+        if depth > 20:
+            return False
+        for index in self.providers(name):
+            if index >= before:
+                continue
+            unit = self.units[index]
+            if unit.kind in ("def", "import"):
+                return True
+            values = _bound_values(unit.node, name)
+            if any(self._callable(v, index, depth) for v in values):
+                return True
+        return False
+
+    def _callable(self, value: ast.expr | None, index: int, depth: int) -> bool:
+        """Whether `value` may be a class or a function: not a literal, nor built from them."""
+        if value is None:  # bound by a def, class, import or unpacking inside a block
+            return True
+        if isinstance(value, ast.Name):  # an alias: what the name was bound to before
+            return self._defines(value.id, index, depth + 1)
+        return not isinstance(value, _DATA)
 
     def top_definitions(self) -> set[str]:
         return {n for u in self.units if u.kind == "def" for n in u.binds if not n.startswith("_")}
+
+
+_DATA = (
+    ast.Constant,
+    ast.JoinedStr,
+    ast.List,
+    ast.Tuple,
+    ast.Set,
+    ast.Dict,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.BoolOp,
+    ast.Compare,
+)
+
+
+def _bound_values(node: ast.stmt, name: str) -> list[ast.expr | None]:
+    """The values a top-level statement binds `name` to, looking into `if`/`try`/`with`
+    blocks but not into functions or classes; None where the value is not an expression
+    (a `def`, a `class`, an import, a loop variable, an unpacked call)."""
+    found: list[ast.expr | None] = []
+
+    def visit(stmt: ast.stmt) -> None:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if stmt.name == name:
+                found.append(None)
+            return
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            if any((a.asname or a.name.split(".")[0]) == name for a in stmt.names):
+                found.append(None)
+            return
+        if isinstance(stmt, ast.Assign):
+            for target in stmt.targets:
+                found.extend(_values_for(target, stmt.value, name))
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            found.extend(_values_for(stmt.target, stmt.value, name))
+        elif isinstance(stmt, ast.AugAssign):
+            return  # `LR += 1` is arithmetic on whatever LR was
+        elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
+            targets = [stmt.target] if isinstance(stmt, (ast.For, ast.AsyncFor)) else []
+            targets += [i.optional_vars for i in getattr(stmt, "items", []) if i.optional_vars]
+            if any(isinstance(n, ast.Name) and n.id == name for t in targets for n in ast.walk(t)):
+                found.append(None)
+        for field_name in ("body", "orelse", "finalbody", "handlers"):
+            for inner in getattr(stmt, field_name, []) or []:
+                if isinstance(inner, ast.ExceptHandler):
+                    for handled in inner.body:
+                        visit(handled)
+                elif isinstance(inner, ast.stmt):
+                    visit(inner)
+
+    visit(node)
+    return found
+
+
+def _values_for(target: ast.expr, value: ast.expr, name: str) -> list[ast.expr | None]:
+    if isinstance(target, ast.Name):
+        return [value] if target.id == name else []
+    if isinstance(target, (ast.Tuple, ast.List)):
+        if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts):
+            return [
+                v
+                for t, e in zip(target.elts, value.elts, strict=True)
+                for v in _values_for(t, e, name)
+            ]
+        names = {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+        return [None] if name in names else []
+    return []
+
+
+def defines_broken(source: str, names: set[str]) -> set[str]:
+    """The names a cell that does not parse appears to define: `class X`, `def X`, `X = `
+    at the start of a line. A prose cell that mentions `LR` defines nothing."""
+    return {
+        n
+        for n in names
+        if re.search(
+            rf"^[ \t]*(?:(?:async[ \t]+)?def[ \t]+{re.escape(n)}\b|class[ \t]+{re.escape(n)}\b"
+            rf"|{re.escape(n)}[ \t]*(?::[^=\n]*)?=(?!=)(?![ \t]*[-+.\d'\"]))",
+            source,
+            re.MULTILINE,
+        )
+    }
 
 
 def parse(notebook: Notebook) -> Parsed:
