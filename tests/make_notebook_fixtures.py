@@ -199,6 +199,15 @@ def _course(parts: list[tuple[Path, str]], extra: list[dict[str, Any]]) -> str:
     return notebook(cells + extra)
 
 
+def _counting(path: Path, header: str, count: str) -> str:
+    """A `.py` file whose function `header` counts its calls in a global declared inside it,
+    initialised in a cell of its own."""
+    body = _body(path)
+    assert header in body
+    counted = body.replace(header, f"{header}\n{count}global CALLS\n{count}CALLS += 1", 1)
+    return notebook([code("CALLS = 0", 1), code(counted, 2), code("print(CALLS)", 3)])
+
+
 def fixtures() -> dict[str, dict[str, str]]:
     """{fixture folder: {file name: text}}."""
     bugs = SUBMISSIONS
@@ -271,6 +280,15 @@ def fixtures() -> dict[str, dict[str, str]]:
                     code("import torch\nfrom torch import nn", 1),
                     code(_body(REFERENCE / "training_loop.py"), 2),
                 ]
+            ),
+        },
+        # State kept in a global that the graded code only assigns (`global CALLS`).
+        "notebook_globals": {
+            "my_sgd.ipynb": _counting(REFERENCE / "my_sgd.py", "    def step(self):", " " * 8),
+            "training_loop.ipynb": _counting(
+                REFERENCE / "training_loop.py",
+                "def train(model, inputs, labels, criterion, optimizer, epochs):",
+                " " * 4,
             ),
         },
         "notebook_skip_only": {

@@ -632,3 +632,31 @@ def test_copies_named_for_their_exercise_grade_full_marks(grade_folder) -> None:
         "my_sgd": "my_sgd.ipynb",
     }
     assert graded.report["score"] == graded.report["max_score"] == 40
+
+
+def test_names_declared_global_in_kept_code_keep_their_top_level_binding() -> None:
+    module = _module(
+        [
+            code("STEPS = 0\nCALLS, HISTORY = 0, []\nUNUSED = 1"),
+            code(
+                "class Counter:\n    def step(self):\n        global STEPS\n        STEPS += 1\n"
+                "        return STEPS"
+            ),
+            code(
+                "def train():\n    global CALLS, HISTORY\n    CALLS += 1\n"
+                "    HISTORY = HISTORY + [CALLS]\n    return CALLS"
+            ),
+            code("def reset():\n    global UNUSED\n    UNUSED = 0"),
+        ],
+        {"Counter", "train"},
+    )
+    assert "STEPS = 0" in module.source and "CALLS, HISTORY = 0, []" in module.source
+    assert "UNUSED" not in module.source
+    namespace: dict = {}
+    exec(compile(module.source, "generated", "exec"), namespace)
+    assert namespace["Counter"]().step() == 1 and namespace["train"]() == 1
+
+
+def test_a_global_only_assigned_by_graded_code_is_kept(grade_folder) -> None:
+    graded = grade_folder(SUBMISSIONS / "notebook_globals", "-a", "my_sgd", "-a", "training_loop")
+    assert graded.report["score"] == graded.report["max_score"] == 20

@@ -100,8 +100,12 @@ def _scopes(source: str) -> tuple[set[str], set[str], set[str]]:
             child_eager = eager and (
                 child.get_type() == "class" or child.get_name() in _EAGER_SCOPES
             )
+            # Read there, or declared `global` (`global STEPS; STEPS += 1` only assigns, yet
+            # needs the top-level `STEPS = 0` to have run).
             names = {
-                s.get_name() for s in child.get_symbols() if s.is_referenced() and s.is_global()
+                s.get_name()
+                for s in child.get_symbols()
+                if (s.is_referenced() and s.is_global()) or s.is_declared_global()
             }
             (now if child_eager else later).update(names)
             walk(child, child_eager)
