@@ -660,3 +660,30 @@ def test_names_declared_global_in_kept_code_keep_their_top_level_binding() -> No
 def test_a_global_only_assigned_by_graded_code_is_kept(grade_folder) -> None:
     graded = grade_folder(SUBMISSIONS / "notebook_globals", "-a", "my_sgd", "-a", "training_loop")
     assert graded.report["score"] == graded.report["max_score"] == 20
+
+
+def test_a_block_with_a_shell_command_is_kept_without_the_command() -> None:
+    cells = [
+        code("import torch"),
+        code(
+            'if torch.cuda.is_available():\n    device = "cuda"\n    !nvidia-smi\nelse:\n'
+            '    device = "cpu"\nprint("using", device)'
+        ),
+        code("try:\n    SCALE = 2\n    %env X=1\nexcept Exception:\n    SCALE = 1"),
+        code("if True:\n    files = !ls\n    BATCH = len(files)"),
+        code("def train(x):\n    return torch.tensor(x, device=device) * SCALE"),
+    ]
+    nb = notebooks.read(notebook(cells).encode(), "hw.ipynb")
+    parsed = extraction.parse(nb)
+    module = extraction.extract(parsed, {"train"})
+    assert "device = 'cuda'" in module.source or 'device = "cuda"' in module.source
+    assert "get_ipython" not in module.source and "SCALE = 2" in module.source
+    namespace: dict = {}
+    exec(compile(module.source, "generated", "exec"), namespace)
+    assert namespace["train"](1.0).item() == 2.0
+    rows = extraction.left_out(parsed, module.kept, set())
+    assert (nb.cell(2), "!nvidia-smi", "magic") in rows
+    assert (nb.cell(3), "%env X=1", "magic") in rows
+    assert (nb.cell(2), 'print("using", device)', "experiment") in rows
+    # `x = !ls` needs IPython to run: that block stays an experiment.
+    assert [u.kind for u in parsed.units if u.cell.position == 4] == ["experiment"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import importlib.machinery
 import re
 import symtable
@@ -86,6 +87,32 @@ def _is_ipython_call(node: ast.AST) -> bool:
         and isinstance(inner.func, ast.Name)
         and inner.func.id == "get_ipython"
     )
+
+
+class _DropIPython(ast.NodeTransformer):
+    def visit_Expr(self, node: ast.Expr) -> ast.stmt:
+        if _is_ipython_call(node.value):
+            return ast.copy_location(ast.Pass(), node)
+        return node
+
+
+def _without_ipython(node: ast.stmt) -> ast.stmt:
+    """A copy of `node` with each IPython command statement (`!nvidia-smi`, `%time x`)
+    replaced by `pass`."""
+    if not _uses_ipython(node):
+        return node
+    result = _DropIPython().visit(copy.deepcopy(node))
+    assert isinstance(result, ast.stmt)
+    return result
+
+
+def _ipython_lines(node: ast.stmt) -> list[int]:
+    """The line numbers of the IPython command statements inside `node`."""
+    return [
+        inner.lineno
+        for inner in ast.walk(node)
+        if isinstance(inner, ast.Expr) and _is_ipython_call(inner.value)
+    ]
 
 
 def _scopes(source: str) -> tuple[set[str], set[str], set[str]]:
@@ -198,7 +225,7 @@ def units_of(code: CodeCell) -> list[Unit] | SyntaxError:
         unit = Unit(code, node, min(starts), node.end_lineno or node.lineno, _classify(node))
         if unit.kind in (*_DEFINING, "completes"):
             try:
-                unit.binds, unit.now, unit.later = _scopes(ast.unparse(node))
+                unit.binds, unit.now, unit.later = _scopes(ast.unparse(_without_ipython(node)))
             except (SyntaxError, ValueError, RecursionError):
                 unit.kind = "experiment"
             if unit.kind == "completes":
@@ -206,7 +233,9 @@ def units_of(code: CodeCell) -> list[Unit] | SyntaxError:
                 unit.binds = set()
             if unit.kind == "block" and not unit.binds:
                 unit.kind = "experiment"
-            if unit.kind == "block" and _uses_ipython(node):
+            # A block with `!nvidia-smi` in it is kept with `pass` in its place; one that
+            # uses IPython otherwise (`x = !ls`) cannot run without it.
+            if unit.kind == "block" and _uses_ipython(_without_ipython(node)):
                 unit.kind = "experiment"
             unit.guarded = _guarded(node)
             if unit.kind == "def":
@@ -512,7 +541,8 @@ def _unit_lines(unit: Unit, lines: list[str], shared: bool) -> tuple[list[str], 
     if unit.kind == "import" and len(_reduced_import(unit).names) != len(node.names):  # type: ignore[attr-defined]
         return [ast.unparse(_reduced_import(unit))], [unit.start]
     if shared:
-        return ast.unparse(node).split("\n"), [unit.start] * len(ast.unparse(node).split("\n"))
+        text = ast.unparse(_without_ipython(node)).split("\n")
+        return text, [unit.start] * len(text)
     text = lines[unit.start - 1 : unit.end]
     numbers = list(range(unit.start, unit.end + 1))
     for inner in ast.walk(node):
@@ -590,6 +620,13 @@ def left_out(
             line = original[number - 1].strip() if number <= len(original) else ""
             why = {"magic": "magic", "def": "unused"}.get(unit.kind, "experiment")
             rows.append((unit.cell, line[:60], why))
+        elif index in kept_units:
+            # IPython commands inside a kept block (`!nvidia-smi` in an `if`): left out alone.
+            original = unit.cell.source.split("\n")
+            for number in _ipython_lines(unit.node):
+                number += unit.code.offset
+                line = original[number - 1].strip() if number <= len(original) else ""
+                rows.append((unit.cell, line[:60], "magic"))
     for broken in parsed.broken:
         if broken.code.cell.position not in kept_cells:
             rows.append((broken.code.cell, broken.code.cell.first_line, "syntax"))
