@@ -687,3 +687,54 @@ def test_a_block_with_a_shell_command_is_kept_without_the_command() -> None:
     assert (nb.cell(2), 'print("using", device)', "experiment") in rows
     # `x = !ls` needs IPython to run: that block stays an experiment.
     assert [u.kind for u in parsed.units if u.cell.position == 4] == ["experiment"]
+
+
+def test_blank_lines_before_a_cell_magic_and_dot_slash_writefile_paths(tmp_path: Path) -> None:
+    def raw(source: str) -> dict:  # code() strips blank lines around a cell; students do not
+        return {**code("x"), "source": source.splitlines(keepends=True)}
+
+    provided = _provided(
+        tmp_path,
+        {
+            "hw.ipynb": notebook(
+                [
+                    raw(
+                        "\n%%writefile my_linear.py\nfrom torch import nn\nclass MyLinear:\n  pass"
+                    ),
+                    raw("\n\n%%time\ndef train(*args):\n    return []"),
+                    raw("%%writefile './my_sgd.py'\nclass MySGD:\n    pass"),
+                    raw("%%writefile data/helpers.py\nX = 1"),
+                    raw("%%writefile my_linear.py\nclass Other:\n    pass"),
+                    raw("%%writefile utils.py\nY = 2"),
+                ]
+            ),
+            "my_linear.py": "class MyLinear:\n    pass\n",
+            "utils.py": "Y = 1\n",
+            "other.ipynb": notebook([raw("\n%%writefile my_linear.py\nclass MyLinear:\n  pass")]),
+        },
+    )
+    assert provided.notebook_of == {"training_loop": "hw.ipynb", "my_sgd": "hw.ipynb"}
+    assert provided.maps["my_sgd.py"].where(1) == (
+        "hw.ipynb, cell 3 \"%%writefile './my_sgd.py'\"",
+        2,
+    )
+    assert provided.maps["training_loop.py"].where(1) == (
+        'hw.ipynb, cell 2 "%%time"',
+        4,
+    )
+    (ignored,) = [p for p in provided.problems if "data/helpers.py" in p]
+    assert ignored.startswith('hw.ipynb, cell 4 "%%writefile data/helpers.py": the grader')
+    assert 'hw.ipynb, cell 6 "%%writefile utils.py": utils.py is in the submission already' in (
+        " ".join(provided.problems)
+    )
+    assert (tmp_path / "utils.py").read_text() == "Y = 1\n"
+    nb = notebooks.read(
+        notebook(
+            [raw("\n%%writefile my_linear.py\nfrom torch import nn\nclass MyLinear:\n  pass")]
+        ).encode(),
+        "hw.ipynb",
+    )
+    assert nb.file_text("my_linear.py") == (
+        "from torch import nn\nclass MyLinear:\n  pass\n",
+        [(1, 3), (1, 4), (1, 5)],
+    )

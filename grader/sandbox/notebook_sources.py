@@ -190,12 +190,18 @@ def provide(staged: Staged, specs: list[AssignmentSpec]) -> Provided:
         except (RecursionError, MemoryError, ValueError) as exc:
             unreadable[name] = say("not_a_notebook", file=name, detail=type(exc).__name__)
             provided.problems.append(unreadable[name])
+    for name, nb in sorted(parsed.items()):
+        for cell, file in nb.notebook.unwritten:
+            provided.problems.append(
+                say("notebook_writefile_ignored", notebook=name, cell=cell.label, file=file)
+            )
     infos: dict[str, NotebookInfo] = {name: NotebookInfo(path=name) for name in parsed}
     kept_cells: dict[str, set[int]] = {name: set() for name in parsed}
     kept_units: dict[str, set[int]] = {name: set() for name in parsed}
     local = {Path(f.path).stem for f in staged.files if f.path.endswith(".py")}
     local |= {Path(file).stem for p in parsed.values() for file in p.notebook.files}
     student_files = {spec.student_file for spec in specs}
+    written: set[str] = set()
     for spec in specs:
         named = f"{spec.module_name}.ipynb"
         options = _candidates(spec, parsed)
@@ -255,8 +261,16 @@ def provide(staged: Staged, specs: list[AssignmentSpec]) -> Provided:
         for key, params in notes:
             provided.note(spec.name, say(key, **params))
         for file in nb.notebook.files:
-            if file not in student_files and not (folder / file).exists():
+            if file in student_files or file in written:
+                continue
+            if (folder / file).exists():
+                cell = nb.notebook.files[file][0][0]
+                provided.problems.append(
+                    say("notebook_writefile_exists", notebook=name, cell=cell.label, file=file)
+                )
+            else:
                 (folder / file).write_text(nb.notebook.file_text(file)[0], encoding="utf-8")
+            written.add(file)
     for name, nb in parsed.items():
         info = infos[name]
         if not info.assignments:

@@ -75,18 +75,21 @@ class Notebook:
     name: str
     cells: list[Cell]
     code: list[CodeCell] = field(default_factory=list)
-    files: dict[str, list[tuple[Cell, str]]] = field(default_factory=dict)
+    # file name: [(cell, body, line number of the body's first line in the cell)]
+    files: dict[str, list[tuple[Cell, str, int]]] = field(default_factory=dict)
 
     def file_text(self, name: str) -> tuple[str, list[tuple[int, int]]]:
         """A `%%writefile` file's text (with `-a` parts appended) and each line's cell and line."""
         text, origin = "", []
-        for cell, body in self.files[name]:
+        for cell, body, first in self.files[name]:
             body = body if body.endswith("\n") else body + "\n"
             text += body
-            origin += [(cell.position, n + 2) for n in range(body.count("\n"))]
+            origin += [(cell.position, n + first) for n in range(body.count("\n"))]
         return text, origin
 
     left_out: list[tuple[Cell, str]] = field(default_factory=list)
+    # `%%writefile` cells whose file the grader does not write: (cell, the file as written)
+    unwritten: list[tuple[Cell, str]] = field(default_factory=list)
 
     def cell(self, position: int) -> Cell:
         return self.cells[position - 1]
@@ -228,22 +231,29 @@ def _split(notebook: Notebook) -> None:
             notebook.left_out.append((cell, "skipped"))
             continue
         lines = cell.source.split("\n")
-        head = lines[0].strip()
+        # Like IPython, blank lines before a cell magic do not hide it.
+        blank = next(i for i, line in enumerate(lines) if line.strip())
+        head = lines[blank].strip()
         writefile = _WRITEFILE.match(head)
         if writefile:
-            body = "\n".join(lines[1:])
-            file = writefile.group(2).strip("'\"")
+            body = "\n".join(lines[blank + 1 :])
+            written = writefile.group(2).strip("'\"")
+            file = written
+            while file.startswith("./"):
+                file = file[2:].lstrip("/")
             if not _MODULE_FILE.match(file):
                 notebook.left_out.append((cell, "magic"))
+                notebook.unwritten.append((cell, written))
                 continue
             parts = notebook.files.get(file, []) if writefile.group(1) else []
-            notebook.files[file] = [*parts, (cell, body)]
+            notebook.files[file] = [*parts, (cell, body, blank + 2)]
             continue
         if head.startswith("%%"):
             magic = head[2:].split()[0] if head[2:].split() else ""
             if magic in CODE_CELL_MAGICS:
-                body = "\n".join(lines[1:])
-                notebook.code.append(CodeCell(cell, _transform(body), offset=1, magic=magic))
+                body = "\n".join(lines[blank + 1 :])
+                code = CodeCell(cell, _transform(body), offset=blank + 1, magic=magic)
+                notebook.code.append(code)
             else:
                 notebook.left_out.append((cell, "magic"))
             continue
