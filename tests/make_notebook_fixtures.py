@@ -291,6 +291,17 @@ def fixtures() -> dict[str, dict[str, str]]:
                 " " * 4,
             ),
         },
+        # Cells with syntax errors that graded code does not need: a demo, prose in a code cell.
+        "notebook_demo_errors": {
+            "my_linear.ipynb": notebook(
+                [
+                    code(_body(REFERENCE / "my_linear.py"), 1),
+                    code("Test your MyLinear below: it should map (4, 3) to (4, 2)", 2),
+                    code("layer = MyLinear(3, 2)\nprint(layer(torch.randn(4, 3)).shape", 3),
+                    code("Below we train the layer with an LR of 0.1 (see the lecture)", 4),
+                ]
+            )
+        },
         "notebook_skip_only": {
             "my_linear.ipynb": notebook(
                 [

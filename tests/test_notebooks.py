@@ -738,3 +738,54 @@ def test_blank_lines_before_a_cell_magic_and_dot_slash_writefile_paths(tmp_path:
         "from torch import nn\nclass MyLinear:\n  pass\n",
         [(1, 3), (1, 4), (1, 5)],
     )
+
+
+def test_a_broken_cell_is_kept_only_where_it_may_hold_what_is_missing() -> None:
+    linear = "from torch import nn\nclass MyLinear(nn.Module):\n    pass"
+    demo = code("layer = MyLinear(3, 2)\nprint(layer(torch.randn(4, 3)).shape")
+    prose = code("Test your MyLinear below: it maps (4, 3) to (4, 2)")
+    module = _module([code(linear), demo, prose], {"MyLinear"})
+    assert module.broken == [] and "layer" not in module.source and "Test your" not in module.source
+    nb = notebooks.read(notebook([code(linear), demo, prose]).encode(), "hw.ipynb")
+    parsed = extraction.parse(nb)
+    rows = extraction.left_out(parsed, extraction.extract(parsed, {"MyLinear"}).kept, {1})
+    assert {(r[0].position, r[2]) for r in rows} >= {(2, "syntax"), (3, "syntax")}
+    # The definition itself is broken: the cell is kept, and the import says why.
+    broken = _module([code("class MyLinear(nn.Module)\n    pass"), prose], {"MyLinear"})
+    assert [c.position for c in broken.broken] == [1]
+    # A name kept code reads that only a broken cell defines: that cell is kept too.
+    reads = _module(
+        [code("def train():\n    return SCALE"), code("SCALE = (2\n"), code("print(SCALE")],
+        {"train"},
+    )
+    assert [c.position for c in reads.broken] == [2]
+
+
+def test_a_prose_cell_mentioning_a_name_does_not_make_a_candidate(tmp_path: Path) -> None:
+    provided = _provided(
+        tmp_path,
+        {
+            "my_linear.ipynb": notebook(
+                [
+                    code("from torch import nn\nclass MyLinear(nn.Module):\n    pass"),
+                    code("Below we train the layer with an LR of 0.1 (see the lecture)"),
+                ]
+            ),
+            "hw.ipynb": notebook([code("class MySGD(\n    pass")]),
+        },
+    )
+    assert provided.notebook_of == {"my_linear": "my_linear.ipynb", "my_sgd": "hw.ipynb"}
+
+
+def test_syntax_errors_in_demo_cells_cost_nothing(grade_folder) -> None:
+    graded = grade_folder(
+        SUBMISSIONS / "notebook_demo_errors", "-a", "my_linear", "-a", "scratch_lr"
+    )
+    assert graded.assignment("my_linear")["score"] == 10
+    assert graded.assignment("scratch_lr")["status"] == "missing"
+    (info,) = graded.report["submission"]["notebooks"]
+    assert [(r["cell"], r["reason"]) for r in info["left_out"]] == [
+        (2, "syntax"),
+        (3, "syntax"),
+        (4, "syntax"),
+    ]

@@ -475,9 +475,20 @@ def extract(
             keep(index)
     for name in sorted(roots & found):
         _note_order(parsed, name, notes)
-    broken_kept: list[Broken] = [
-        b for b in parsed.broken if _mentions(b.code.source, roots | unresolved)
-    ]
+    # A cell with a syntax error is kept (and fails the import) only where it may hold what
+    # is missing: a needed name no valid cell defines, or the definition of a name that kept
+    # code reads and no valid cell binds. A demo or prose cell that merely mentions a defined
+    # name is left out and listed.
+    # For a missing needed name, the cells that read as its definition, else those naming it.
+    holding: set[int] = set()
+    for name in sorted(roots - found):
+        defining = [i for i, b in enumerate(parsed.broken) if defines_broken(b.code.source, {name})]
+        naming = [i for i, b in enumerate(parsed.broken) if _mentions(b.code.source, {name})]
+        holding.update(defining or naming)
+    holding.update(
+        i for i, b in enumerate(parsed.broken) if defines_broken(b.code.source, unresolved)
+    )
+    broken_kept: list[Broken] = [b for i, b in enumerate(parsed.broken) if i in holding]
     for index in sorted(kept):
         unit = units[index]
         if unit.kind == "import" and not unit.guarded:
