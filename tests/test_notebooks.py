@@ -789,3 +789,30 @@ def test_syntax_errors_in_demo_cells_cost_nothing(grade_folder) -> None:
         (3, "syntax"),
         (4, "syntax"),
     ]
+
+
+def test_star_imports_are_kept_where_kept_code_reads_names_nothing_binds() -> None:
+    cells = [
+        code("import torch\nfrom torch.nn import *\nfrom math import *"),
+        code(
+            "class MyLinear(Module):\n    def __init__(self, n):\n        super().__init__()\n"
+            "        self.w = Parameter(torch.ones(n) * sqrt(4))"
+        ),
+    ]
+    module = _module(cells, {"MyLinear"})
+    assert "from torch.nn import *" in module.source and "from math import *" in module.source
+    namespace: dict = {}
+    exec(compile(module.source, "generated", "exec"), namespace)
+    assert namespace["MyLinear"](2).w.tolist() == [2.0, 2.0]
+    # Nothing unbound is read: the star imports are left out, and listed.
+    nb = notebooks.read(
+        notebook(
+            [code("from matplotlib.pyplot import *"), code("def train():\n    return 1")]
+        ).encode(),
+        "hw.ipynb",
+    )
+    parsed = extraction.parse(nb)
+    plain = extraction.extract(parsed, {"train"})
+    assert "matplotlib" not in plain.source
+    rows = extraction.left_out(parsed, plain.kept, set())
+    assert (nb.cell(1), "from matplotlib.pyplot import *", "unused") in rows

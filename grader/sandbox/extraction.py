@@ -473,6 +473,13 @@ def extract(
         unit.needed.add(name)
         if index not in kept:
             keep(index)
+    # A star import binds names nobody can list without running it: where kept code reads
+    # names that nothing in the notebook binds, every star import is kept, as an import.
+    if unresolved:
+        for index, unit in enumerate(units):
+            if _is_star_import(unit):
+                unit.needed |= unresolved
+                kept.add(index)
     for name in sorted(roots & found):
         _note_order(parsed, name, notes)
     # A cell with a syntax error is kept (and fails the import) only where it may hold what
@@ -507,6 +514,10 @@ def extract(
     result = _emit(parsed, sorted(kept), broken_kept, found, notes)
     result.kept = kept
     return result
+
+
+def _is_star_import(unit: Unit) -> bool:
+    return isinstance(unit.node, ast.ImportFrom) and any(a.name == "*" for a in unit.node.names)
 
 
 def _imported_modules(unit: Unit) -> list[str]:
@@ -623,13 +634,20 @@ def left_out(
     never dropped silently."""
     rows: list[tuple[Cell, str, str]] = []
     for index, unit in enumerate(parsed.units):
-        if unit.kind in ("experiment", "magic") or (
-            unit.kind in ("assign", "block", "completes", "def") and index not in kept_units
+        star = _is_star_import(unit) and index not in kept_units
+        if (
+            star
+            or unit.kind in ("experiment", "magic")
+            or (unit.kind in ("assign", "block", "completes", "def") and index not in kept_units)
         ):
             original = unit.cell.source.split("\n")
             number = unit.start + unit.code.offset
             line = original[number - 1].strip() if number <= len(original) else ""
-            why = {"magic": "magic", "def": "unused"}.get(unit.kind, "experiment")
+            why = (
+                "unused"
+                if star
+                else {"magic": "magic", "def": "unused"}.get(unit.kind, "experiment")
+            )
             rows.append((unit.cell, line[:60], why))
         elif index in kept_units:
             # IPython commands inside a kept block (`!nvidia-smi` in an `if`): left out alone.
