@@ -816,3 +816,28 @@ def test_star_imports_are_kept_where_kept_code_reads_names_nothing_binds() -> No
     assert "matplotlib" not in plain.source
     rows = extraction.left_out(parsed, plain.kept, set())
     assert (nb.cell(1), "from matplotlib.pyplot import *", "unused") in rows
+
+
+def test_lines_map_back_through_the_ipython_transformer() -> None:
+    def raw(source: str) -> dict:
+        return {**code("x"), "source": source.splitlines(keepends=True)}
+
+    body = "class MyLinear(nn.Module):\n    def forward(self, x):\n        return x + self.bias\n"
+    cells = [
+        raw("\n\nimport torch\nfrom torch import nn\n%matplotlib inline\n\n" + body),
+        raw("!pip install -q \\\n    torch torchvision\nimport math\nmath?\n\n" + body),
+        raw("\n%%time\n!ls\n" + body),
+    ]
+    for position, line in ((1, 9), (2, 8), (3, 6)):
+        nb = notebooks.read(notebook([cells[position - 1]]).encode(), "hw.ipynb")
+        parsed = extraction.parse(nb)
+        module = extraction.extract(parsed, {"MyLinear"})
+        generated = module.source.split("\n").index("        return x + self.bias")
+        assert module.origin[generated] == (1, line), position
+        assert nb.cells[0].source.split("\n")[line - 1] == "        return x + self.bias"
+        rows = extraction.left_out(parsed, module.kept, set())
+        assert all(r[1] for r in rows), rows  # each left-out statement names its own line
+    nb = notebooks.read(notebook([cells[1]]).encode(), "hw.ipynb")
+    parsed = extraction.parse(nb)
+    rows = extraction.left_out(parsed, extraction.extract(parsed, {"MyLinear"}).kept, set())
+    assert {r[1] for r in rows} >= {"!pip install -q \\", "math?"}

@@ -590,7 +590,7 @@ def _emit(
     futures = [u for u in units if u.kind == "future"]
     for future in sorted({ast.unparse(u.node) for u in futures}):
         out.append(future)
-        origin.append((futures[0].cell.position, futures[0].start + futures[0].code.offset))
+        origin.append((futures[0].cell.position, futures[0].code.cell_line(futures[0].start)))
     broken_cells = {b.code.cell.position: b for b in broken}
     by_cell: dict[int, list[Unit]] = {}
     for unit in units:
@@ -609,7 +609,7 @@ def _emit(
         lines = unit.code.source.split("\n")
         text, numbers = _unit_lines(unit, lines, shared)
         out.extend(text)
-        origin.extend((unit.cell.position, n + unit.code.offset) for n in numbers)
+        origin.extend((unit.cell.position, unit.code.cell_line(n)) for n in numbers)
     for position in sorted(broken_cells):
         if position not in emitted_broken:
             _emit_raw(broken_cells[position].code, out, origin)
@@ -620,7 +620,7 @@ def _emit(
 def _emit_raw(code: CodeCell, out: list[str], origin: list[tuple[int, int]]) -> None:
     for number, line in enumerate(code.source.split("\n"), 1):
         out.append(line)
-        origin.append((code.cell.position, number + code.offset))
+        origin.append((code.cell.position, code.cell_line(number)))
 
 
 def left_out(
@@ -641,7 +641,7 @@ def left_out(
             or (unit.kind in ("assign", "block", "completes", "def") and index not in kept_units)
         ):
             original = unit.cell.source.split("\n")
-            number = unit.start + unit.code.offset
+            number = unit.code.cell_line(unit.start)
             line = original[number - 1].strip() if number <= len(original) else ""
             why = (
                 "unused"
@@ -653,7 +653,7 @@ def left_out(
             # IPython commands inside a kept block (`!nvidia-smi` in an `if`): left out alone.
             original = unit.cell.source.split("\n")
             for number in _ipython_lines(unit.node):
-                number += unit.code.offset
+                number = unit.code.cell_line(number)
                 line = original[number - 1].strip() if number <= len(original) else ""
                 rows.append((unit.cell, line[:60], "magic"))
     for broken in parsed.broken:
@@ -691,7 +691,7 @@ def attaching(parsed: Parsed, kept: set[int]) -> list[Attaching]:
             continue
         for cls in sorted(_attached_to(unit.node) & classes):
             original = unit.cell.source.split("\n")
-            number = unit.start + unit.code.offset
+            number = unit.code.cell_line(unit.start)
             line = original[number - 1].strip() if number <= len(original) else ""
             found.append(
                 Attaching(cls, unit.cell.position, line[:60], ast.unparse(unit.node)[:4000])

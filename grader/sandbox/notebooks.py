@@ -61,13 +61,22 @@ class Cell:
 
 @dataclass
 class CodeCell:
-    """A code cell as Python: `source` is the transformed text, `offset` its first line's line
-    number minus one in the cell (1 when a `%%time` line was removed)."""
+    """A code cell as Python: `source` is the transformed text, `offset` the number of cell
+    lines before the text it was made from (a `%%time` line and blank lines above it), and
+    `lines` the line of that text each line of `source` came from, where IPython's transformer
+    moved lines (it drops leading blank lines and joins a `!cmd \\` with its continuation)."""
 
     cell: Cell
     source: str
     offset: int = 0
     magic: str = ""
+    lines: list[int] = field(default_factory=list)
+
+    def cell_line(self, line: int) -> int:
+        """The line number in the cell of line `line` of `source`."""
+        if 1 <= line <= len(self.lines):
+            return self.lines[line - 1] + self.offset
+        return line + self.offset
 
 
 @dataclass
@@ -222,6 +231,31 @@ def _transform(source: str) -> str:
         return source
 
 
+def _line_map(original: str, transformed: str) -> list[int]:
+    """For each line of `transformed`, the line of `original` it came from: equal lines match
+    in order (indentation aside); a line the transformer wrote (`get_ipython()...`) stands
+    where the next unmatched line of the original is."""
+    if original == transformed:
+        return []
+    before = [line.strip() for line in original.split("\n")]
+    result, at = [], 0
+    for line in transformed.split("\n"):
+        text = line.strip()
+        found = -1
+        if text:
+            found = next((k for k in range(at, len(before)) if before[k] == text), -1)
+        if found < 0:
+            found = min(at, len(before) - 1)
+        result.append(found + 1)
+        at = found + 1
+    return result
+
+
+def _code_cell(cell: Cell, body: str, offset: int = 0, magic: str = "") -> CodeCell:
+    source = _transform(body)
+    return CodeCell(cell, source, offset, magic, _line_map(body, source))
+
+
 def _split(notebook: Notebook) -> None:
     """Sort the code cells: skipped, `%%writefile` files, other cell magics, Python."""
     for cell in notebook.cells:
@@ -252,9 +286,8 @@ def _split(notebook: Notebook) -> None:
             magic = head[2:].split()[0] if head[2:].split() else ""
             if magic in CODE_CELL_MAGICS:
                 body = "\n".join(lines[blank + 1 :])
-                code = CodeCell(cell, _transform(body), offset=blank + 1, magic=magic)
-                notebook.code.append(code)
+                notebook.code.append(_code_cell(cell, body, blank + 1, magic))
             else:
                 notebook.left_out.append((cell, "magic"))
             continue
-        notebook.code.append(CodeCell(cell, _transform(cell.source)))
+        notebook.code.append(_code_cell(cell, cell.source))
