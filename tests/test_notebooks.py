@@ -176,7 +176,19 @@ def test_missing_import_is_named_and_skip_markers_leave_cells_out(tmp_path: Path
     assert module.found == {"train"}
     ((key, params),) = module.notes
     assert key == "notebook_import_missing" and params["module"] == "tqdm"
-    assert params["names"] == "tqdm" and "cell 1" in params["cell"]
+    assert params["names"] == "train" and "cell 1" in params["cell"]  # who needs it
+    # Through an alias, and for two definitions: the definitions are named.
+    module = _module(
+        [
+            code("from tqdm.notebook import tqdm\nprogress = tqdm"),
+            code("def train(epochs):\n    return list(progress(range(epochs)))"),
+            code("class Loop:\n    def run(self):\n        return tqdm([])"),
+        ],
+        {"train", "Loop"},
+        tmp_path,
+    )
+    ((key, params),) = module.notes
+    assert (params["module"], params["names"]) == ("tqdm.notebook", "Loop, train")
 
 
 def test_lines_map_back_to_cells() -> None:

@@ -424,7 +424,9 @@ def extract(
     kept: set[int] = set()
     notes: list[tuple[str, dict[str, str]]] = []
     unresolved: set[str] = set()
-    work: list[tuple[str, int | None]] = [(name, None) for name in sorted(roots)]
+    # (name, resolve it before this unit, or None for the last binding; the unit that reads it)
+    work: list[tuple[str, int | None, int | None]] = [(name, None, None) for name in sorted(roots)]
+    users: dict[int, set[int]] = {}
     found: set[str] = set()
 
     def resolve(name: str, before: int | None) -> int | None:
@@ -441,12 +443,12 @@ def extract(
             index = pending.pop()
             unit = units[index]
             kept.add(index)
-            work.extend((n, index) for n in unit.now - unit.binds)
-            work.extend((n, None) for n in unit.later)
+            work.extend((n, index, index) for n in unit.now - unit.binds)
+            work.extend((n, None, index) for n in unit.later)
             # Read while being defined and bound by the unit too: the earlier binding's, if
             # any (`class LR(LR):`, `x = x + 1`); otherwise the session had none either.
             work.extend(
-                (n, index)
+                (n, index, index)
                 for n in unit.now & unit.binds
                 if any(i < index for i in parsed.providers(n))
             )
@@ -461,7 +463,7 @@ def extract(
                     pending.append(j)
 
     while work:
-        name, before = work.pop()
+        name, before, reader = work.pop()
         index = resolve(name, before)
         if index is None:
             if name not in _BUILTINS:
@@ -471,6 +473,8 @@ def extract(
             found.add(name)
         unit = units[index]
         unit.needed.add(name)
+        if reader is not None and reader != index:
+            users.setdefault(index, set()).add(reader)
         if index not in kept:
             keep(index)
     # A star import binds names nobody can list without running it: where kept code reads
@@ -507,13 +511,31 @@ def extract(
                             {
                                 "module": module,
                                 "cell": unit.cell.label,
-                                "names": ", ".join(sorted(unit.needed)),
+                                "names": ", ".join(_users(units, users, index)),
                             },
                         )
                     )
     result = _emit(parsed, sorted(kept), broken_kept, found, notes)
     result.kept = kept
     return result
+
+
+def _users(units: list[Unit], users: dict[int, set[int]], index: int) -> list[str]:
+    """The names of the kept definitions that read what unit `index` binds (`train` for the
+    `from tqdm.notebook import tqdm` it calls), through other imports and assignments."""
+    names: set[str] = set()
+    seen, pending = {index}, sorted(users.get(index, ()))
+    while pending:
+        reader = pending.pop()
+        if reader in seen:
+            continue
+        seen.add(reader)
+        unit = units[reader]
+        if unit.kind in ("def", "completes", "block") or not users.get(reader):
+            names |= unit.binds or {unit.completes} - {""}
+        else:  # an alias or an import reading it: who needs that
+            pending.extend(users[reader])
+    return sorted(names) or sorted(units[index].needed)
 
 
 def _is_star_import(unit: Unit) -> bool:
