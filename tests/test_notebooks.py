@@ -593,6 +593,13 @@ def test_a_constant_does_not_define_a_class_and_a_copy_named_notebook_wins(
     )
     assert aliased.defines("LR") and aliased.defines("train")
     assert not aliased.defines("MyLinear") and not aliased.defines("Alias")
+    starred = extraction.parse(
+        notebooks.read(
+            notebook([code("from torch.nn import *\nMyLinear = Linear")]).encode(),
+            "hw.ipynb",
+        )
+    )
+    assert starred.defines("MyLinear")  # Linear may come from the star import
     provided = _provided(
         tmp_path,
         {

@@ -280,6 +280,8 @@ class Parsed:
         if value is None:  # bound by a def, class, import or unpacking inside a block
             return True
         if isinstance(value, ast.Name):  # an alias: what the name was bound to before
+            if not self.providers(value.id):  # bound by nothing listed: a star import may
+                return any(_is_star_import(u) for u in self.units[:index])
             return self._defines(value.id, index, depth + 1)
         return not isinstance(value, _DATA)
 
