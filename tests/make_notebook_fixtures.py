@@ -199,6 +199,15 @@ def _course(parts: list[tuple[Path, str]], extra: list[dict[str, Any]]) -> str:
     return notebook(cells + extra)
 
 
+def _counting(path: Path, header: str, count: str) -> str:
+    """A `.py` file whose function `header` counts its calls in a global declared inside it,
+    initialised in a cell of its own."""
+    body = _body(path)
+    assert header in body
+    counted = body.replace(header, f"{header}\n{count}global CALLS\n{count}CALLS += 1", 1)
+    return notebook([code("CALLS = 0", 1), code(counted, 2), code("print(CALLS)", 3)])
+
+
 def fixtures() -> dict[str, dict[str, str]]:
     """{fixture folder: {file name: text}}."""
     bugs = SUBMISSIONS
@@ -237,6 +246,62 @@ def fixtures() -> dict[str, dict[str, str]]:
             "my_linear.ipynb": '{"cells": [{"cell_type": "code", "source": "class MyLinear'
         },
         "notebook_incremental": _incremental(),
+        # Copies named for their exercise ("scratch_lr (1).ipynb") next to notebooks that
+        # bind the same names otherwise: a constant `LR`, a demo `train`.
+        "notebook_copies": {
+            "my_sgd.ipynb": notebook(
+                [
+                    code("import torch\nfrom torch import nn\nLR = 0.1\nEPOCHS = 50", 1),
+                    code(_body(REFERENCE / "my_sgd.py"), 2),
+                    code("opt = MySGD(nn.Linear(3, 1).parameters(), lr=LR, momentum=0.9)", 3),
+                ]
+            ),
+            "scratch_lr (1).ipynb": notebook(
+                [code(_body(REFERENCE / "scratch_lr.py"), 1), code("LR(2)", 2)]
+            ),
+            "my_linear.ipynb": notebook(
+                [
+                    code(_body(REFERENCE / "my_linear.py"), 1),
+                    code(
+                        "def train(model, x, y, epochs=100, lr=0.1):\n"
+                        "    opt = torch.optim.SGD(model.parameters(), lr=lr)\n"
+                        "    for _ in range(epochs):\n"
+                        "        opt.zero_grad()\n"
+                        "        loss = ((model(x) - y) ** 2).mean()\n"
+                        "        loss.backward()\n"
+                        "        opt.step()\n"
+                        "    return loss.item()",
+                        2,
+                    ),
+                ]
+            ),
+            "training_loop (2).ipynb": notebook(
+                [
+                    code("import torch\nfrom torch import nn", 1),
+                    code(_body(REFERENCE / "training_loop.py"), 2),
+                ]
+            ),
+        },
+        # State kept in a global that the graded code only assigns (`global CALLS`).
+        "notebook_globals": {
+            "my_sgd.ipynb": _counting(REFERENCE / "my_sgd.py", "    def step(self):", " " * 8),
+            "training_loop.ipynb": _counting(
+                REFERENCE / "training_loop.py",
+                "def train(model, inputs, labels, criterion, optimizer, epochs):",
+                " " * 4,
+            ),
+        },
+        # Cells with syntax errors that graded code does not need: a demo, prose in a code cell.
+        "notebook_demo_errors": {
+            "my_linear.ipynb": notebook(
+                [
+                    code(_body(REFERENCE / "my_linear.py"), 1),
+                    code("Test your MyLinear below: it should map (4, 3) to (4, 2)", 2),
+                    code("layer = MyLinear(3, 2)\nprint(layer(torch.randn(4, 3)).shape", 3),
+                    code("Below we train the layer with an LR of 0.1 (see the lecture)", 4),
+                ]
+            )
+        },
         "notebook_skip_only": {
             "my_linear.ipynb": notebook(
                 [

@@ -176,7 +176,19 @@ def test_missing_import_is_named_and_skip_markers_leave_cells_out(tmp_path: Path
     assert module.found == {"train"}
     ((key, params),) = module.notes
     assert key == "notebook_import_missing" and params["module"] == "tqdm"
-    assert params["names"] == "tqdm" and "cell 1" in params["cell"]
+    assert params["names"] == "train" and "cell 1" in params["cell"]  # who needs it
+    # Through an alias, and for two definitions: the definitions are named.
+    module = _module(
+        [
+            code("from tqdm.notebook import tqdm\nprogress = tqdm"),
+            code("def train(epochs):\n    return list(progress(range(epochs)))"),
+            code("class Loop:\n    def run(self):\n        return tqdm([])"),
+        ],
+        {"train", "Loop"},
+        tmp_path,
+    )
+    ((key, params),) = module.notes
+    assert (params["module"], params["names"]) == ("tqdm.notebook", "Loop, train")
 
 
 def test_lines_map_back_to_cells() -> None:
@@ -550,3 +562,301 @@ def test_hostile_notebooks_get_a_message_not_a_traceback(tmp_path: Path) -> None
     assert "my_sgd" not in provided.notebook_of
     assert provided.unusable["my_sgd"].startswith("my_sgd.ipynb is not a Jupyter notebook")
     assert "my_linear" not in provided.notebook_of or (tmp_path / "my_linear.py").is_file()
+
+
+# ------------------------------------------------------------- which notebook, what is kept
+
+SGD_CELLS = [
+    code("import torch\nfrom torch import nn\nLR = 0.1\nEPOCHS = 50"),
+    code("class MySGD:\n    def __init__(self, params, lr):\n        self.lr = lr"),
+    code("opt = MySGD([], lr=LR)"),
+]
+
+
+def test_a_constant_does_not_define_a_class_and_a_copy_named_notebook_wins(
+    tmp_path: Path,
+) -> None:
+    nb = notebooks.read(notebook(SGD_CELLS).encode(), "my_sgd.ipynb")
+    parsed = extraction.parse(nb)
+    assert parsed.defines("MySGD") and not parsed.defines("LR") and not parsed.defines("EPOCHS")
+    aliased = extraction.parse(
+        notebooks.read(
+            notebook(
+                [
+                    code("class Logistic:\n    pass\nLR = Logistic"),
+                    code("MyLinear = 3\nAlias = MyLinear"),
+                    code("if True:\n    train = lambda *a: []\nelse:\n    train = None"),
+                ]
+            ).encode(),
+            "hw.ipynb",
+        )
+    )
+    assert aliased.defines("LR") and aliased.defines("train")
+    assert not aliased.defines("MyLinear") and not aliased.defines("Alias")
+    starred = extraction.parse(
+        notebooks.read(
+            notebook([code("from torch.nn import *\nMyLinear = Linear")]).encode(),
+            "hw.ipynb",
+        )
+    )
+    assert starred.defines("MyLinear")  # Linear may come from the star import
+    provided = _provided(
+        tmp_path,
+        {
+            "my_sgd.ipynb": notebook(SGD_CELLS),
+            "scratch_lr (1).ipynb": notebook([code("class LR:\n    pass")]),
+            "my_linear.ipynb": notebook(
+                [code("class MyLinear:\n    pass"), code("def train(*a):\n    return []")]
+            ),
+            "training_loop-Copy1.ipynb": notebook([code("def train(*a):\n    return [1]")]),
+            "notes.ipynb": notebook([code("my_linear = 1\nMyLinear = None")]),
+        },
+    )
+    assert provided.notebook_of == {
+        "my_linear": "my_linear.ipynb",
+        "my_sgd": "my_sgd.ipynb",
+        "scratch_lr": "scratch_lr (1).ipynb",
+        "training_loop": "training_loop-Copy1.ipynb",
+    }
+    assert not any("notes.ipynb" in n for ns in provided.notes.values() for n in ns)
+    # Only a constant named LR: not a candidate, so scratch_lr is simply not found.
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    assert "scratch_lr" not in _provided(alone, {"my_sgd.ipynb": notebook(SGD_CELLS)}).notebook_of
+
+
+def test_copy_suffixes_are_stripped_from_notebook_names() -> None:
+    from grader.sandbox.notebook_sources import _stem
+
+    for name in (
+        "scratch_lr (1).ipynb",
+        "scratch_lr(2).ipynb",
+        "scratch_lr-Copy1.ipynb",
+        "scratch_lr - Copy.ipynb",
+        "scratch_lr_copy.ipynb",
+        "scratch_lr copy 2.ipynb",
+        "scratch_lr-Copy1 (1).ipynb",
+    ):
+        assert _stem(name) == "scratch_lr", name
+    assert _stem("copy.ipynb") == "copy" and _stem("scratch_lr_v2.ipynb") == "scratch_lr_v2"
+
+
+def test_copies_named_for_their_exercise_grade_full_marks(grade_folder) -> None:
+    graded = grade_folder(SUBMISSIONS / "notebook_copies")
+    notebook_of = {a["name"]: a["notebook"] for a in graded.report["assignments"]}
+    assert notebook_of == {
+        "my_linear": "my_linear.ipynb",
+        "training_loop": "training_loop (2).ipynb",
+        "scratch_lr": "scratch_lr (1).ipynb",
+        "my_sgd": "my_sgd.ipynb",
+    }
+    assert graded.report["score"] == graded.report["max_score"] == 40
+
+
+def test_names_declared_global_in_kept_code_keep_their_top_level_binding() -> None:
+    module = _module(
+        [
+            code("STEPS = 0\nCALLS, HISTORY = 0, []\nUNUSED = 1"),
+            code(
+                "class Counter:\n    def step(self):\n        global STEPS\n        STEPS += 1\n"
+                "        return STEPS"
+            ),
+            code(
+                "def train():\n    global CALLS, HISTORY\n    CALLS += 1\n"
+                "    HISTORY = HISTORY + [CALLS]\n    return CALLS"
+            ),
+            code("def reset():\n    global UNUSED\n    UNUSED = 0"),
+        ],
+        {"Counter", "train"},
+    )
+    assert "STEPS = 0" in module.source and "CALLS, HISTORY = 0, []" in module.source
+    assert "UNUSED" not in module.source
+    namespace: dict = {}
+    exec(compile(module.source, "generated", "exec"), namespace)
+    assert namespace["Counter"]().step() == 1 and namespace["train"]() == 1
+
+
+def test_a_global_only_assigned_by_graded_code_is_kept(grade_folder) -> None:
+    graded = grade_folder(SUBMISSIONS / "notebook_globals", "-a", "my_sgd", "-a", "training_loop")
+    assert graded.report["score"] == graded.report["max_score"] == 20
+
+
+def test_a_block_with_a_shell_command_is_kept_without_the_command() -> None:
+    cells = [
+        code("import torch"),
+        code(
+            'if torch.cuda.is_available():\n    device = "cuda"\n    !nvidia-smi\nelse:\n'
+            '    device = "cpu"\nprint("using", device)'
+        ),
+        code("try:\n    SCALE = 2\n    %env X=1\nexcept Exception:\n    SCALE = 1"),
+        code("if True:\n    files = !ls\n    BATCH = len(files)"),
+        code("def train(x):\n    return torch.tensor(x, device=device) * SCALE"),
+    ]
+    nb = notebooks.read(notebook(cells).encode(), "hw.ipynb")
+    parsed = extraction.parse(nb)
+    module = extraction.extract(parsed, {"train"})
+    assert "device = 'cuda'" in module.source or 'device = "cuda"' in module.source
+    assert "get_ipython" not in module.source and "SCALE = 2" in module.source
+    namespace: dict = {}
+    exec(compile(module.source, "generated", "exec"), namespace)
+    assert namespace["train"](1.0).item() == 2.0
+    rows = extraction.left_out(parsed, module.kept, set())
+    assert (nb.cell(2), "!nvidia-smi", "magic") in rows
+    assert (nb.cell(3), "%env X=1", "magic") in rows
+    assert (nb.cell(2), 'print("using", device)', "experiment") in rows
+    # `x = !ls` needs IPython to run: that block stays an experiment.
+    assert [u.kind for u in parsed.units if u.cell.position == 4] == ["experiment"]
+
+
+def test_blank_lines_before_a_cell_magic_and_dot_slash_writefile_paths(tmp_path: Path) -> None:
+    def raw(source: str) -> dict:  # code() strips blank lines around a cell; students do not
+        return {**code("x"), "source": source.splitlines(keepends=True)}
+
+    provided = _provided(
+        tmp_path,
+        {
+            "hw.ipynb": notebook(
+                [
+                    raw(
+                        "\n%%writefile my_linear.py\nfrom torch import nn\nclass MyLinear:\n  pass"
+                    ),
+                    raw("\n\n%%time\ndef train(*args):\n    return []"),
+                    raw("%%writefile './my_sgd.py'\nclass MySGD:\n    pass"),
+                    raw("%%writefile data/helpers.py\nX = 1"),
+                    raw("%%writefile my_linear.py\nclass Other:\n    pass"),
+                    raw("%%writefile utils.py\nY = 2"),
+                ]
+            ),
+            "my_linear.py": "class MyLinear:\n    pass\n",
+            "utils.py": "Y = 1\n",
+            "other.ipynb": notebook([raw("\n%%writefile my_linear.py\nclass MyLinear:\n  pass")]),
+        },
+    )
+    assert provided.notebook_of == {"training_loop": "hw.ipynb", "my_sgd": "hw.ipynb"}
+    assert provided.maps["my_sgd.py"].where(1) == (
+        "hw.ipynb, cell 3 \"%%writefile './my_sgd.py'\"",
+        2,
+    )
+    assert provided.maps["training_loop.py"].where(1) == (
+        'hw.ipynb, cell 2 "%%time"',
+        4,
+    )
+    (ignored,) = [p for p in provided.problems if "data/helpers.py" in p]
+    assert ignored.startswith('hw.ipynb, cell 4 "%%writefile data/helpers.py": the grader')
+    assert 'hw.ipynb, cell 6 "%%writefile utils.py": utils.py is in the submission already' in (
+        " ".join(provided.problems)
+    )
+    assert (tmp_path / "utils.py").read_text() == "Y = 1\n"
+    nb = notebooks.read(
+        notebook(
+            [raw("\n%%writefile my_linear.py\nfrom torch import nn\nclass MyLinear:\n  pass")]
+        ).encode(),
+        "hw.ipynb",
+    )
+    assert nb.file_text("my_linear.py") == (
+        "from torch import nn\nclass MyLinear:\n  pass\n",
+        [(1, 3), (1, 4), (1, 5)],
+    )
+
+
+def test_a_broken_cell_is_kept_only_where_it_may_hold_what_is_missing() -> None:
+    linear = "from torch import nn\nclass MyLinear(nn.Module):\n    pass"
+    demo = code("layer = MyLinear(3, 2)\nprint(layer(torch.randn(4, 3)).shape")
+    prose = code("Test your MyLinear below: it maps (4, 3) to (4, 2)")
+    module = _module([code(linear), demo, prose], {"MyLinear"})
+    assert module.broken == [] and "layer" not in module.source and "Test your" not in module.source
+    nb = notebooks.read(notebook([code(linear), demo, prose]).encode(), "hw.ipynb")
+    parsed = extraction.parse(nb)
+    rows = extraction.left_out(parsed, extraction.extract(parsed, {"MyLinear"}).kept, {1})
+    assert {(r[0].position, r[2]) for r in rows} >= {(2, "syntax"), (3, "syntax")}
+    # The definition itself is broken: the cell is kept, and the import says why.
+    broken = _module([code("class MyLinear(nn.Module)\n    pass"), prose], {"MyLinear"})
+    assert [c.position for c in broken.broken] == [1]
+    # A name kept code reads that only a broken cell defines: that cell is kept too.
+    reads = _module(
+        [code("def train():\n    return SCALE"), code("SCALE = (2\n"), code("print(SCALE")],
+        {"train"},
+    )
+    assert [c.position for c in reads.broken] == [2]
+
+
+def test_a_prose_cell_mentioning_a_name_does_not_make_a_candidate(tmp_path: Path) -> None:
+    provided = _provided(
+        tmp_path,
+        {
+            "my_linear.ipynb": notebook(
+                [
+                    code("from torch import nn\nclass MyLinear(nn.Module):\n    pass"),
+                    code("Below we train the layer with an LR of 0.1 (see the lecture)"),
+                ]
+            ),
+            "hw.ipynb": notebook([code("class MySGD(\n    pass")]),
+        },
+    )
+    assert provided.notebook_of == {"my_linear": "my_linear.ipynb", "my_sgd": "hw.ipynb"}
+
+
+def test_syntax_errors_in_demo_cells_cost_nothing(grade_folder) -> None:
+    graded = grade_folder(
+        SUBMISSIONS / "notebook_demo_errors", "-a", "my_linear", "-a", "scratch_lr"
+    )
+    assert graded.assignment("my_linear")["score"] == 10
+    assert graded.assignment("scratch_lr")["status"] == "missing"
+    (info,) = graded.report["submission"]["notebooks"]
+    assert [(r["cell"], r["reason"]) for r in info["left_out"]] == [
+        (2, "syntax"),
+        (3, "syntax"),
+        (4, "syntax"),
+    ]
+
+
+def test_star_imports_are_kept_where_kept_code_reads_names_nothing_binds() -> None:
+    cells = [
+        code("import torch\nfrom torch.nn import *\nfrom math import *"),
+        code(
+            "class MyLinear(Module):\n    def __init__(self, n):\n        super().__init__()\n"
+            "        self.w = Parameter(torch.ones(n) * sqrt(4))"
+        ),
+    ]
+    module = _module(cells, {"MyLinear"})
+    assert "from torch.nn import *" in module.source and "from math import *" in module.source
+    namespace: dict = {}
+    exec(compile(module.source, "generated", "exec"), namespace)
+    assert namespace["MyLinear"](2).w.tolist() == [2.0, 2.0]
+    # Nothing unbound is read: the star imports are left out, and listed.
+    nb = notebooks.read(
+        notebook(
+            [code("from matplotlib.pyplot import *"), code("def train():\n    return 1")]
+        ).encode(),
+        "hw.ipynb",
+    )
+    parsed = extraction.parse(nb)
+    plain = extraction.extract(parsed, {"train"})
+    assert "matplotlib" not in plain.source
+    rows = extraction.left_out(parsed, plain.kept, set())
+    assert (nb.cell(1), "from matplotlib.pyplot import *", "unused") in rows
+
+
+def test_lines_map_back_through_the_ipython_transformer() -> None:
+    def raw(source: str) -> dict:
+        return {**code("x"), "source": source.splitlines(keepends=True)}
+
+    body = "class MyLinear(nn.Module):\n    def forward(self, x):\n        return x + self.bias\n"
+    cells = [
+        raw("\n\nimport torch\nfrom torch import nn\n%matplotlib inline\n\n" + body),
+        raw("!pip install -q \\\n    torch torchvision\nimport math\nmath?\n\n" + body),
+        raw("\n%%time\n!ls\n" + body),
+    ]
+    for position, line in ((1, 9), (2, 8), (3, 6)):
+        nb = notebooks.read(notebook([cells[position - 1]]).encode(), "hw.ipynb")
+        parsed = extraction.parse(nb)
+        module = extraction.extract(parsed, {"MyLinear"})
+        generated = module.source.split("\n").index("        return x + self.bias")
+        assert module.origin[generated] == (1, line), position
+        assert nb.cells[0].source.split("\n")[line - 1] == "        return x + self.bias"
+        rows = extraction.left_out(parsed, module.kept, set())
+        assert all(r[1] for r in rows), rows  # each left-out statement names its own line
+    nb = notebooks.read(notebook([cells[1]]).encode(), "hw.ipynb")
+    parsed = extraction.parse(nb)
+    rows = extraction.left_out(parsed, extraction.extract(parsed, {"MyLinear"}).kept, set())
+    assert {r[1] for r in rows} >= {"!pip install -q \\", "math?"}

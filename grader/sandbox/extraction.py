@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import importlib.machinery
 import re
 import symtable
@@ -88,6 +89,32 @@ def _is_ipython_call(node: ast.AST) -> bool:
     )
 
 
+class _DropIPython(ast.NodeTransformer):
+    def visit_Expr(self, node: ast.Expr) -> ast.stmt:
+        if _is_ipython_call(node.value):
+            return ast.copy_location(ast.Pass(), node)
+        return node
+
+
+def _without_ipython(node: ast.stmt) -> ast.stmt:
+    """A copy of `node` with each IPython command statement (`!nvidia-smi`, `%time x`)
+    replaced by `pass`."""
+    if not _uses_ipython(node):
+        return node
+    result = _DropIPython().visit(copy.deepcopy(node))
+    assert isinstance(result, ast.stmt)
+    return result
+
+
+def _ipython_lines(node: ast.stmt) -> list[int]:
+    """The line numbers of the IPython command statements inside `node`."""
+    return [
+        inner.lineno
+        for inner in ast.walk(node)
+        if isinstance(inner, ast.Expr) and _is_ipython_call(inner.value)
+    ]
+
+
 def _scopes(source: str) -> tuple[set[str], set[str], set[str]]:
     """(names bound at module level, names read at definition time, names read at call time)."""
     table = symtable.symtable(source, "<cell>", "exec")
@@ -100,8 +127,12 @@ def _scopes(source: str) -> tuple[set[str], set[str], set[str]]:
             child_eager = eager and (
                 child.get_type() == "class" or child.get_name() in _EAGER_SCOPES
             )
+            # Read there, or declared `global` (`global STEPS; STEPS += 1` only assigns, yet
+            # needs the top-level `STEPS = 0` to have run).
             names = {
-                s.get_name() for s in child.get_symbols() if s.is_referenced() and s.is_global()
+                s.get_name()
+                for s in child.get_symbols()
+                if (s.is_referenced() and s.is_global()) or s.is_declared_global()
             }
             (now if child_eager else later).update(names)
             walk(child, child_eager)
@@ -194,7 +225,7 @@ def units_of(code: CodeCell) -> list[Unit] | SyntaxError:
         unit = Unit(code, node, min(starts), node.end_lineno or node.lineno, _classify(node))
         if unit.kind in (*_DEFINING, "completes"):
             try:
-                unit.binds, unit.now, unit.later = _scopes(ast.unparse(node))
+                unit.binds, unit.now, unit.later = _scopes(ast.unparse(_without_ipython(node)))
             except (SyntaxError, ValueError, RecursionError):
                 unit.kind = "experiment"
             if unit.kind == "completes":
@@ -202,7 +233,9 @@ def units_of(code: CodeCell) -> list[Unit] | SyntaxError:
                 unit.binds = set()
             if unit.kind == "block" and not unit.binds:
                 unit.kind = "experiment"
-            if unit.kind == "block" and _uses_ipython(node):
+            # A block with `!nvidia-smi` in it is kept with `pass` in its place; one that
+            # uses IPython otherwise (`x = !ls`) cannot run without it.
+            if unit.kind == "block" and _uses_ipython(_without_ipython(node)):
                 unit.kind = "experiment"
             unit.guarded = _guarded(node)
             if unit.kind == "def":
@@ -223,10 +256,123 @@ class Parsed:
         return [i for i, u in enumerate(self.units) if u.kind in _DEFINING and name in u.binds]
 
     def defines(self, name: str) -> bool:
-        return bool(self.providers(name))
+        """Whether the notebook really defines `name`, as a class or a function would be: by a
+        `def`, a `class`, an import, or an assignment of a value that can be one (a lambda, an
+        alias, a call). `LR = 0.1` binds `LR` but defines no class `LR`."""
+        return self._defines(name, len(self.units), 0)
+
+    def _defines(self, name: str, before: int, depth: int) -> bool:
+        if depth > 20:
+            return False
+        for index in self.providers(name):
+            if index >= before:
+                continue
+            unit = self.units[index]
+            if unit.kind in ("def", "import"):
+                return True
+            values = _bound_values(unit.node, name)
+            if any(self._callable(v, index, depth) for v in values):
+                return True
+        return False
+
+    def _callable(self, value: ast.expr | None, index: int, depth: int) -> bool:
+        """Whether `value` may be a class or a function: not a literal, nor built from them."""
+        if value is None:  # bound by a def, class, import or unpacking inside a block
+            return True
+        if isinstance(value, ast.Name):  # an alias: what the name was bound to before
+            if not self.providers(value.id):  # bound by nothing listed: a star import may
+                return any(_is_star_import(u) for u in self.units[:index])
+            return self._defines(value.id, index, depth + 1)
+        return not isinstance(value, _DATA)
 
     def top_definitions(self) -> set[str]:
         return {n for u in self.units if u.kind == "def" for n in u.binds if not n.startswith("_")}
+
+
+_DATA = (
+    ast.Constant,
+    ast.JoinedStr,
+    ast.List,
+    ast.Tuple,
+    ast.Set,
+    ast.Dict,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.BoolOp,
+    ast.Compare,
+)
+
+
+def _bound_values(node: ast.stmt, name: str) -> list[ast.expr | None]:
+    """The values a top-level statement binds `name` to, looking into `if`/`try`/`with`
+    blocks but not into functions or classes; None where the value is not an expression
+    (a `def`, a `class`, an import, a loop variable, an unpacked call)."""
+    found: list[ast.expr | None] = []
+
+    def visit(stmt: ast.stmt) -> None:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if stmt.name == name:
+                found.append(None)
+            return
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            if any((a.asname or a.name.split(".")[0]) == name for a in stmt.names):
+                found.append(None)
+            return
+        if isinstance(stmt, ast.Assign):
+            for target in stmt.targets:
+                found.extend(_values_for(target, stmt.value, name))
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            found.extend(_values_for(stmt.target, stmt.value, name))
+        elif isinstance(stmt, ast.AugAssign):
+            return  # `LR += 1` is arithmetic on whatever LR was
+        elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
+            targets = [stmt.target] if isinstance(stmt, (ast.For, ast.AsyncFor)) else []
+            targets += [i.optional_vars for i in getattr(stmt, "items", []) if i.optional_vars]
+            if any(isinstance(n, ast.Name) and n.id == name for t in targets for n in ast.walk(t)):
+                found.append(None)
+        for field_name in ("body", "orelse", "finalbody", "handlers"):
+            for inner in getattr(stmt, field_name, []) or []:
+                if isinstance(inner, ast.ExceptHandler):
+                    for handled in inner.body:
+                        visit(handled)
+                elif isinstance(inner, ast.stmt):
+                    visit(inner)
+
+    visit(node)
+    return found
+
+
+def _values_for(target: ast.expr, value: ast.expr, name: str) -> list[ast.expr | None]:
+    if isinstance(target, ast.Name):
+        return [value] if target.id == name else []
+    if isinstance(target, (ast.Tuple, ast.List)):
+        if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts):
+            return [
+                v
+                for t, e in zip(target.elts, value.elts, strict=True)
+                for v in _values_for(t, e, name)
+            ]
+        names = {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+        return [None] if name in names else []
+    return []
+
+
+def defines_broken(source: str, names: set[str]) -> set[str]:
+    """The names a cell that does not parse appears to define: `class X`, `def X`, `X = `
+    at the start of a line. A prose cell that mentions `LR` defines nothing."""
+    return {
+        n
+        for n in names
+        if re.search(
+            rf"^[ \t]*(?:(?:async[ \t]+)?def[ \t]+{re.escape(n)}\b|class[ \t]+{re.escape(n)}\b"
+            rf"|{re.escape(n)}[ \t]*(?::[^=\n]*)?=(?!=)(?![ \t]*[-+.\d'\"]))",
+            source,
+            re.MULTILINE,
+        )
+    }
 
 
 def parse(notebook: Notebook) -> Parsed:
@@ -280,7 +426,9 @@ def extract(
     kept: set[int] = set()
     notes: list[tuple[str, dict[str, str]]] = []
     unresolved: set[str] = set()
-    work: list[tuple[str, int | None]] = [(name, None) for name in sorted(roots)]
+    # (name, resolve it before this unit, or None for the last binding; the unit that reads it)
+    work: list[tuple[str, int | None, int | None]] = [(name, None, None) for name in sorted(roots)]
+    users: dict[int, set[int]] = {}
     found: set[str] = set()
 
     def resolve(name: str, before: int | None) -> int | None:
@@ -297,12 +445,12 @@ def extract(
             index = pending.pop()
             unit = units[index]
             kept.add(index)
-            work.extend((n, index) for n in unit.now - unit.binds)
-            work.extend((n, None) for n in unit.later)
+            work.extend((n, index, index) for n in unit.now - unit.binds)
+            work.extend((n, None, index) for n in unit.later)
             # Read while being defined and bound by the unit too: the earlier binding's, if
             # any (`class LR(LR):`, `x = x + 1`); otherwise the session had none either.
             work.extend(
-                (n, index)
+                (n, index, index)
                 for n in unit.now & unit.binds
                 if any(i < index for i in parsed.providers(n))
             )
@@ -317,7 +465,7 @@ def extract(
                     pending.append(j)
 
     while work:
-        name, before = work.pop()
+        name, before, reader = work.pop()
         index = resolve(name, before)
         if index is None:
             if name not in _BUILTINS:
@@ -327,13 +475,33 @@ def extract(
             found.add(name)
         unit = units[index]
         unit.needed.add(name)
+        if reader is not None and reader != index:
+            users.setdefault(index, set()).add(reader)
         if index not in kept:
             keep(index)
+    # A star import binds names nobody can list without running it: where kept code reads
+    # names that nothing in the notebook binds, every star import is kept, as an import.
+    if unresolved:
+        for index, unit in enumerate(units):
+            if _is_star_import(unit):
+                unit.needed |= unresolved
+                kept.add(index)
     for name in sorted(roots & found):
         _note_order(parsed, name, notes)
-    broken_kept: list[Broken] = [
-        b for b in parsed.broken if _mentions(b.code.source, roots | unresolved)
-    ]
+    # A cell with a syntax error is kept (and fails the import) only where it may hold what
+    # is missing: a needed name no valid cell defines, or the definition of a name that kept
+    # code reads and no valid cell binds. A demo or prose cell that merely mentions a defined
+    # name is left out and listed.
+    # For a missing needed name, the cells that read as its definition, else those naming it.
+    holding: set[int] = set()
+    for name in sorted(roots - found):
+        defining = [i for i, b in enumerate(parsed.broken) if defines_broken(b.code.source, {name})]
+        naming = [i for i, b in enumerate(parsed.broken) if _mentions(b.code.source, {name})]
+        holding.update(defining or naming)
+    holding.update(
+        i for i, b in enumerate(parsed.broken) if defines_broken(b.code.source, unresolved)
+    )
+    broken_kept: list[Broken] = [b for i, b in enumerate(parsed.broken) if i in holding]
     for index in sorted(kept):
         unit = units[index]
         if unit.kind == "import" and not unit.guarded:
@@ -345,13 +513,35 @@ def extract(
                             {
                                 "module": module,
                                 "cell": unit.cell.label,
-                                "names": ", ".join(sorted(unit.needed)),
+                                "names": ", ".join(_users(units, users, index)),
                             },
                         )
                     )
     result = _emit(parsed, sorted(kept), broken_kept, found, notes)
     result.kept = kept
     return result
+
+
+def _users(units: list[Unit], users: dict[int, set[int]], index: int) -> list[str]:
+    """The names of the kept definitions that read what unit `index` binds (`train` for the
+    `from tqdm.notebook import tqdm` it calls), through other imports and assignments."""
+    names: set[str] = set()
+    seen, pending = {index}, sorted(users.get(index, ()))
+    while pending:
+        reader = pending.pop()
+        if reader in seen:
+            continue
+        seen.add(reader)
+        unit = units[reader]
+        if unit.kind in ("def", "completes", "block") or not users.get(reader):
+            names |= unit.binds or {unit.completes} - {""}
+        else:  # an alias or an import reading it: who needs that
+            pending.extend(users[reader])
+    return sorted(names) or sorted(units[index].needed)
+
+
+def _is_star_import(unit: Unit) -> bool:
+    return isinstance(unit.node, ast.ImportFrom) and any(a.name == "*" for a in unit.node.names)
 
 
 def _imported_modules(unit: Unit) -> list[str]:
@@ -397,7 +587,8 @@ def _unit_lines(unit: Unit, lines: list[str], shared: bool) -> tuple[list[str], 
     if unit.kind == "import" and len(_reduced_import(unit).names) != len(node.names):  # type: ignore[attr-defined]
         return [ast.unparse(_reduced_import(unit))], [unit.start]
     if shared:
-        return ast.unparse(node).split("\n"), [unit.start] * len(ast.unparse(node).split("\n"))
+        text = ast.unparse(_without_ipython(node)).split("\n")
+        return text, [unit.start] * len(text)
     text = lines[unit.start - 1 : unit.end]
     numbers = list(range(unit.start, unit.end + 1))
     for inner in ast.walk(node):
@@ -423,7 +614,7 @@ def _emit(
     futures = [u for u in units if u.kind == "future"]
     for future in sorted({ast.unparse(u.node) for u in futures}):
         out.append(future)
-        origin.append((futures[0].cell.position, futures[0].start + futures[0].code.offset))
+        origin.append((futures[0].cell.position, futures[0].code.cell_line(futures[0].start)))
     broken_cells = {b.code.cell.position: b for b in broken}
     by_cell: dict[int, list[Unit]] = {}
     for unit in units:
@@ -442,7 +633,7 @@ def _emit(
         lines = unit.code.source.split("\n")
         text, numbers = _unit_lines(unit, lines, shared)
         out.extend(text)
-        origin.extend((unit.cell.position, n + unit.code.offset) for n in numbers)
+        origin.extend((unit.cell.position, unit.code.cell_line(n)) for n in numbers)
     for position in sorted(broken_cells):
         if position not in emitted_broken:
             _emit_raw(broken_cells[position].code, out, origin)
@@ -453,7 +644,7 @@ def _emit(
 def _emit_raw(code: CodeCell, out: list[str], origin: list[tuple[int, int]]) -> None:
     for number, line in enumerate(code.source.split("\n"), 1):
         out.append(line)
-        origin.append((code.cell.position, number + code.offset))
+        origin.append((code.cell.position, code.cell_line(number)))
 
 
 def left_out(
@@ -467,14 +658,28 @@ def left_out(
     never dropped silently."""
     rows: list[tuple[Cell, str, str]] = []
     for index, unit in enumerate(parsed.units):
-        if unit.kind in ("experiment", "magic") or (
-            unit.kind in ("assign", "block", "completes", "def") and index not in kept_units
+        star = _is_star_import(unit) and index not in kept_units
+        if (
+            star
+            or unit.kind in ("experiment", "magic")
+            or (unit.kind in ("assign", "block", "completes", "def") and index not in kept_units)
         ):
             original = unit.cell.source.split("\n")
-            number = unit.start + unit.code.offset
+            number = unit.code.cell_line(unit.start)
             line = original[number - 1].strip() if number <= len(original) else ""
-            why = {"magic": "magic", "def": "unused"}.get(unit.kind, "experiment")
+            why = (
+                "unused"
+                if star
+                else {"magic": "magic", "def": "unused"}.get(unit.kind, "experiment")
+            )
             rows.append((unit.cell, line[:60], why))
+        elif index in kept_units:
+            # IPython commands inside a kept block (`!nvidia-smi` in an `if`): left out alone.
+            original = unit.cell.source.split("\n")
+            for number in _ipython_lines(unit.node):
+                number = unit.code.cell_line(number)
+                line = original[number - 1].strip() if number <= len(original) else ""
+                rows.append((unit.cell, line[:60], "magic"))
     for broken in parsed.broken:
         if broken.code.cell.position not in kept_cells:
             rows.append((broken.code.cell, broken.code.cell.first_line, "syntax"))
@@ -510,7 +715,7 @@ def attaching(parsed: Parsed, kept: set[int]) -> list[Attaching]:
             continue
         for cls in sorted(_attached_to(unit.node) & classes):
             original = unit.cell.source.split("\n")
-            number = unit.start + unit.code.offset
+            number = unit.code.cell_line(unit.start)
             line = original[number - 1].strip() if number <= len(original) else ""
             found.append(
                 Attaching(cls, unit.cell.position, line[:60], ast.unparse(unit.node)[:4000])

@@ -129,23 +129,45 @@ def relocate_findings(
     return out
 
 
+# What file managers and Jupyter add to a copy: "hw (1)", "hw-Copy1", "hw_copy", "hw copy 2".
+_COPY_SUFFIX = re.compile(
+    r"(?:\s*\(\d+\)|\s*-\s*copy\s*\d*|[_ ]copy\s*\d*|-checkpoint)$", re.IGNORECASE
+)
+
+
+def _stem(notebook: str) -> str:
+    """A notebook's name without `.ipynb` and without copy suffixes."""
+    stem = notebook[: -len(".ipynb")] if notebook.endswith(".ipynb") else notebook
+    while True:
+        shorter = _COPY_SUFFIX.sub("", stem).rstrip()
+        if shorter == stem or not shorter:
+            return stem
+        stem = shorter
+
+
 def _candidates(
     spec: AssignmentSpec, parsed: dict[str, extraction.Parsed]
 ) -> list[tuple[str, str]]:
-    """(notebook, how) for each notebook that could provide `spec`, best first."""
-    found: list[tuple[int, str, str]] = []
+    """(notebook, how) for each notebook that could provide `spec`, best first: a
+    `%%writefile` of its file, the notebook named for it, a copy so named (`my_sgd (1).ipynb`)
+    that defines something it needs, then the notebooks that define the most of what it needs.
+    Defining means a `class`, `def`, import or a callable value, not `LR = 0.1`; a cell with a
+    syntax error counts where it reads as the definition (`class LR(`), not where it only
+    mentions the name."""
+    found: list[tuple[int, int, str, str]] = []
     needs = set(spec.needs)
     for name, nb in sorted(parsed.items()):
+        broken = set().union(*(extraction.defines_broken(b.code.source, needs) for b in nb.broken))
+        defined = len({n for n in needs if nb.defines(n)} | broken)
         if spec.student_file in nb.notebook.files:
-            found.append((0, name, "writefile"))
+            found.append((0, 0, name, "writefile"))
         elif name == f"{spec.module_name}.ipynb":
-            found.append((1, name, "named"))
-        elif needs:
-            defined = sum(nb.defines(n) for n in needs)
-            mentioned = any(extraction._mentions(b.code.source, needs) for b in nb.broken)
-            if defined or mentioned:
-                found.append((2 + len(needs) - defined, name, "needs"))
-    return [(name, how) for _, name, how in sorted(found)]
+            found.append((1, 0, name, "named"))
+        elif _stem(name) == spec.module_name and (defined or not needs):
+            found.append((2, len(needs) - defined, name, "named"))
+        elif needs and defined:
+            found.append((3, len(needs) - defined, name, "needs"))
+    return [(name, how) for _, _, name, how in sorted(found)]
 
 
 def provide(staged: Staged, specs: list[AssignmentSpec]) -> Provided:
@@ -168,12 +190,18 @@ def provide(staged: Staged, specs: list[AssignmentSpec]) -> Provided:
         except (RecursionError, MemoryError, ValueError) as exc:
             unreadable[name] = say("not_a_notebook", file=name, detail=type(exc).__name__)
             provided.problems.append(unreadable[name])
+    for name, nb in sorted(parsed.items()):
+        for cell, file in nb.notebook.unwritten:
+            provided.problems.append(
+                say("notebook_writefile_ignored", notebook=name, cell=cell.label, file=file)
+            )
     infos: dict[str, NotebookInfo] = {name: NotebookInfo(path=name) for name in parsed}
     kept_cells: dict[str, set[int]] = {name: set() for name in parsed}
     kept_units: dict[str, set[int]] = {name: set() for name in parsed}
     local = {Path(f.path).stem for f in staged.files if f.path.endswith(".py")}
     local |= {Path(file).stem for p in parsed.values() for file in p.notebook.files}
     student_files = {spec.student_file for spec in specs}
+    written: set[str] = set()
     for spec in specs:
         named = f"{spec.module_name}.ipynb"
         options = _candidates(spec, parsed)
@@ -233,8 +261,16 @@ def provide(staged: Staged, specs: list[AssignmentSpec]) -> Provided:
         for key, params in notes:
             provided.note(spec.name, say(key, **params))
         for file in nb.notebook.files:
-            if file not in student_files and not (folder / file).exists():
+            if file in student_files or file in written:
+                continue
+            if (folder / file).exists():
+                cell = nb.notebook.files[file][0][0]
+                provided.problems.append(
+                    say("notebook_writefile_exists", notebook=name, cell=cell.label, file=file)
+                )
+            else:
                 (folder / file).write_text(nb.notebook.file_text(file)[0], encoding="utf-8")
+            written.add(file)
     for name, nb in parsed.items():
         info = infos[name]
         if not info.assignments:

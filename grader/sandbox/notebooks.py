@@ -61,13 +61,22 @@ class Cell:
 
 @dataclass
 class CodeCell:
-    """A code cell as Python: `source` is the transformed text, `offset` its first line's line
-    number minus one in the cell (1 when a `%%time` line was removed)."""
+    """A code cell as Python: `source` is the transformed text, `offset` the number of cell
+    lines before the text it was made from (a `%%time` line and blank lines above it), and
+    `lines` the line of that text each line of `source` came from, where IPython's transformer
+    moved lines (it drops leading blank lines and joins a `!cmd \\` with its continuation)."""
 
     cell: Cell
     source: str
     offset: int = 0
     magic: str = ""
+    lines: list[int] = field(default_factory=list)
+
+    def cell_line(self, line: int) -> int:
+        """The line number in the cell of line `line` of `source`."""
+        if 1 <= line <= len(self.lines):
+            return self.lines[line - 1] + self.offset
+        return line + self.offset
 
 
 @dataclass
@@ -75,18 +84,21 @@ class Notebook:
     name: str
     cells: list[Cell]
     code: list[CodeCell] = field(default_factory=list)
-    files: dict[str, list[tuple[Cell, str]]] = field(default_factory=dict)
+    # file name: [(cell, body, line number of the body's first line in the cell)]
+    files: dict[str, list[tuple[Cell, str, int]]] = field(default_factory=dict)
 
     def file_text(self, name: str) -> tuple[str, list[tuple[int, int]]]:
         """A `%%writefile` file's text (with `-a` parts appended) and each line's cell and line."""
         text, origin = "", []
-        for cell, body in self.files[name]:
+        for cell, body, first in self.files[name]:
             body = body if body.endswith("\n") else body + "\n"
             text += body
-            origin += [(cell.position, n + 2) for n in range(body.count("\n"))]
+            origin += [(cell.position, n + first) for n in range(body.count("\n"))]
         return text, origin
 
     left_out: list[tuple[Cell, str]] = field(default_factory=list)
+    # `%%writefile` cells whose file the grader does not write: (cell, the file as written)
+    unwritten: list[tuple[Cell, str]] = field(default_factory=list)
 
     def cell(self, position: int) -> Cell:
         return self.cells[position - 1]
@@ -219,6 +231,31 @@ def _transform(source: str) -> str:
         return source
 
 
+def _line_map(original: str, transformed: str) -> list[int]:
+    """For each line of `transformed`, the line of `original` it came from: equal lines match
+    in order (indentation aside); a line the transformer wrote (`get_ipython()...`) stands
+    where the next unmatched line of the original is."""
+    if original == transformed:
+        return []
+    before = [line.strip() for line in original.split("\n")]
+    result, at = [], 0
+    for line in transformed.split("\n"):
+        text = line.strip()
+        found = -1
+        if text:
+            found = next((k for k in range(at, len(before)) if before[k] == text), -1)
+        if found < 0:
+            found = min(at, len(before) - 1)
+        result.append(found + 1)
+        at = found + 1
+    return result
+
+
+def _code_cell(cell: Cell, body: str, offset: int = 0, magic: str = "") -> CodeCell:
+    source = _transform(body)
+    return CodeCell(cell, source, offset, magic, _line_map(body, source))
+
+
 def _split(notebook: Notebook) -> None:
     """Sort the code cells: skipped, `%%writefile` files, other cell magics, Python."""
     for cell in notebook.cells:
@@ -228,23 +265,29 @@ def _split(notebook: Notebook) -> None:
             notebook.left_out.append((cell, "skipped"))
             continue
         lines = cell.source.split("\n")
-        head = lines[0].strip()
+        # Like IPython, blank lines before a cell magic do not hide it.
+        blank = next(i for i, line in enumerate(lines) if line.strip())
+        head = lines[blank].strip()
         writefile = _WRITEFILE.match(head)
         if writefile:
-            body = "\n".join(lines[1:])
-            file = writefile.group(2).strip("'\"")
+            body = "\n".join(lines[blank + 1 :])
+            written = writefile.group(2).strip("'\"")
+            file = written
+            while file.startswith("./"):
+                file = file[2:].lstrip("/")
             if not _MODULE_FILE.match(file):
                 notebook.left_out.append((cell, "magic"))
+                notebook.unwritten.append((cell, written))
                 continue
             parts = notebook.files.get(file, []) if writefile.group(1) else []
-            notebook.files[file] = [*parts, (cell, body)]
+            notebook.files[file] = [*parts, (cell, body, blank + 2)]
             continue
         if head.startswith("%%"):
             magic = head[2:].split()[0] if head[2:].split() else ""
             if magic in CODE_CELL_MAGICS:
-                body = "\n".join(lines[1:])
-                notebook.code.append(CodeCell(cell, _transform(body), offset=1, magic=magic))
+                body = "\n".join(lines[blank + 1 :])
+                notebook.code.append(_code_cell(cell, body, blank + 1, magic))
             else:
                 notebook.left_out.append((cell, "magic"))
             continue
-        notebook.code.append(CodeCell(cell, _transform(cell.source)))
+        notebook.code.append(_code_cell(cell, cell.source))
