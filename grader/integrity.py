@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,9 @@ from grader.sandbox.filenames import name_of
 
 MAX_SCAN_BYTES = 2 << 20
 MAX_FINDINGS_PER_FILE = 50
+# Deep enough for any expression a person writes; a walk that still runs out says so.
+SCAN_RECURSION_LIMIT = 20_000
+TOO_DEEP_REASON = "nests expressions too deeply for the grader to read them all"
 
 MODULES = {
     "ctypes": ("native-code", "calls C code directly, outside Python's safety"),
@@ -337,13 +341,26 @@ class _Scanner(ast.NodeVisitor):
 
 
 def scan_source(source: str, file: str) -> list[IntegrityFinding]:
-    """Findings for one file's source text; a file that does not parse has none."""
+    """Findings for one file's source text; a file that does not parse has none.
+
+    A tree too deep to walk (a 600-term `1+1+...` is enough for Python's default recursion
+    limit) is a finding itself, beside what the walk saw before it gave up: Python runs such a
+    file, so silence would let one line hide every other flag in it.
+    """
+    scanner = _Scanner(file)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, SCAN_RECURSION_LIMIT))
     try:
         tree = ast.parse(source, filename=file)
-        scanner = _Scanner(file)
-        scanner.visit(tree)
+        try:
+            scanner.visit(tree)
+        except (RecursionError, MemoryError):
+            too_deep = IntegrityFinding(file=file, line=0, code="too-deep", reason=TOO_DEEP_REASON)
+            scanner.findings.append(too_deep)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
+    finally:
+        sys.setrecursionlimit(limit)
     return sorted(scanner.findings, key=lambda f: (f.line, f.code))
 
 

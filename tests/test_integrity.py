@@ -66,6 +66,25 @@ def test_each_construct_is_flagged_with_its_line(source, code):
     assert all(f.reason for f in flagged)
 
 
+SNOOPING = "import ctypes, gc, sys\n_frame = sys._getframe(0)\n"
+
+
+def test_a_long_expression_hides_no_flag():
+    """A 600-term sum is more than Python's default recursion limit lets a tree walk visit, and
+    Python compiles it fine: the flags before it must still be found."""
+    source = SNOOPING + "_z = " + "+".join(["1"] * 600) + "\n"
+    assert {"native-code", "memory-search", "frame-access"} <= codes(source)
+    assert "too-deep" not in codes(source)
+
+
+def test_an_expression_too_deep_to_walk_is_a_flag_itself():
+    """Deeper than even the scan's own limit: what it saw is kept, and the depth is flagged."""
+    source = SNOOPING + "_z = " + "+".join(["1"] * 12_000) + "\n"
+    found = codes(source)
+    assert "too-deep" in found
+    assert {"native-code", "memory-search", "frame-access"} <= found
+
+
 def test_docstrings_and_plain_strings_are_not_paths():
     source = '"""See /etc/passwd and ../reference."""\n\ndef f():\n    """/usr/bin."""\n'
     assert codes(source) == set()
