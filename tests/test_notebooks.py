@@ -860,3 +860,24 @@ def test_lines_map_back_through_the_ipython_transformer() -> None:
     parsed = extraction.parse(nb)
     rows = extraction.left_out(parsed, extraction.extract(parsed, {"MyLinear"}).kept, set())
     assert {r[1] for r in rows} >= {"!pip install -q \\", "math?"}
+
+
+def test_ipython_syntax_is_translated_within_a_bounded_budget() -> None:
+    """IPython's transformer runs in the trusted process and costs the square of a cell's
+    IPython lines: a cell with too many, or the lines beyond the notebook's budget, are left
+    untranslated (so they do not parse and are left out like any broken cell), and the
+    definitions around them are still graded."""
+    per_cell = notebooks.MAX_IPYTHON_LINES_PER_CELL
+    flood = code("\n".join(["!echo hi"] * (per_cell * 20)))
+    within = [code("\n".join(["%env A=1"] * per_cell)) for _ in range(5)]
+    layer = (REFERENCE / "my_linear.py").read_text()
+    nb = notebooks.read(
+        notebook([code("!pip install torch\n" + layer), flood, *within]).encode(), "hw.ipynb"
+    )
+    by_position = {c.cell.position: c for c in nb.code}
+    assert "get_ipython()" in by_position[1].source  # a real cell keeps its translation
+    assert by_position[2].source.startswith("!echo hi")  # too many lines: untouched
+    translated = [p for p in range(3, 8) if "get_ipython()" in by_position[p].source]
+    assert len(translated) == notebooks.MAX_IPYTHON_LINES // per_cell - 1  # one went to cell 1
+    module = extraction.extract(extraction.parse(nb), {"MyLinear"})
+    assert "class MyLinear" in module.source

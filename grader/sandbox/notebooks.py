@@ -22,6 +22,10 @@ SKIP_TAGS = frozenset({"torchgrade-skip", "torchgrade:skip", "skip-grading"})
 CODE_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun"})
 MAX_RAW_NOTEBOOK_BYTES = 64 << 20
 FIRST_LINE_CHARS = 60
+MAX_IPYTHON_LINES_PER_CELL = 100
+MAX_IPYTHON_LINES = 300
+# A line that may need IPython's transformer: `!cmd`, `%magic`, `x = !cmd`, `obj?`.
+_IPYTHON_LINE = re.compile(r"^\s*[!%]|^[^#\n]*=\s*[!%]|\?\s*$", re.MULTILINE)
 _WRITEFILE = re.compile(r"^%%writefile((?:\s+-a|\s+--append)*)\s+(\S+)\s*$")
 _MODULE_FILE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.py$")
 
@@ -99,6 +103,8 @@ class Notebook:
     left_out: list[tuple[Cell, str]] = field(default_factory=list)
     # `%%writefile` cells whose file the grader does not write: (cell, the file as written)
     unwritten: list[tuple[Cell, str]] = field(default_factory=list)
+    # How many more lines of IPython syntax may still be translated (see `_transform`).
+    ipython_budget: int = MAX_IPYTHON_LINES
 
     def cell(self, position: int) -> Cell:
         return self.cells[position - 1]
@@ -214,15 +220,24 @@ def read(data: bytes, name: str) -> Notebook:
     return notebook
 
 
-def _transform(source: str) -> str:
+def _transform(source: str, notebook: Notebook) -> str:
     """IPython syntax as Python. A cell that already parses as Python has none (a magic,
     `!cmd`, `x = !cmd` or `obj?` is never valid Python), so IPython is imported only when
-    some cell needs it."""
+    some cell needs it.
+
+    IPython's transformer runs here, in the trusted process, and its cost grows with the
+    square of a cell's IPython lines (300 `!` lines take seconds, 2,000 a minute): beyond
+    `MAX_IPYTHON_LINES_PER_CELL` in a cell, or `MAX_IPYTHON_LINES` in the notebook, a cell is
+    left as it is, so that it does not parse and is left out like any broken cell."""
     try:
         ast.parse(source)
         return source
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         pass
+    lines = len(_IPYTHON_LINE.findall(source))
+    if lines > min(MAX_IPYTHON_LINES_PER_CELL, notebook.ipython_budget):
+        return source
+    notebook.ipython_budget -= lines
     try:
         from IPython.core.inputtransformer2 import TransformerManager
 
@@ -251,8 +266,10 @@ def _line_map(original: str, transformed: str) -> list[int]:
     return result
 
 
-def _code_cell(cell: Cell, body: str, offset: int = 0, magic: str = "") -> CodeCell:
-    source = _transform(body)
+def _code_cell(
+    notebook: Notebook, cell: Cell, body: str, offset: int = 0, magic: str = ""
+) -> CodeCell:
+    source = _transform(body, notebook)
     return CodeCell(cell, source, offset, magic, _line_map(body, source))
 
 
@@ -286,8 +303,8 @@ def _split(notebook: Notebook) -> None:
             magic = head[2:].split()[0] if head[2:].split() else ""
             if magic in CODE_CELL_MAGICS:
                 body = "\n".join(lines[blank + 1 :])
-                notebook.code.append(_code_cell(cell, body, blank + 1, magic))
+                notebook.code.append(_code_cell(notebook, cell, body, blank + 1, magic))
             else:
                 notebook.left_out.append((cell, "magic"))
             continue
-        notebook.code.append(_code_cell(cell, cell.source))
+        notebook.code.append(_code_cell(notebook, cell, cell.source))
