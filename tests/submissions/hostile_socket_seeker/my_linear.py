@@ -13,14 +13,15 @@ import time
 
 # Where a sandbox's run folder lies: right in a temp folder (grade submit), or in a batch
 # worker's own folder, one per grading. This sandbox's own temp folder may be nested in one of
-# those, so its ancestors are searched too.
+# those, so its ancestors are searched too: a probe's own temp folder is its scratch folder,
+# five levels below a batch worker's parent folder.
 _layouts = (
     ("torchgrade-run-*", "sandbox-*", "probe-*", "mailbox.sock"),
     ("torchgrade-worker-*", "job-*", "torchgrade-run-*", "sandbox-*", "probe-*", "mailbox.sock"),
 )
 _roots = set()
 for _start in (tempfile.gettempdir(), "/tmp", os.environ.get("TMPDIR", "/tmp")):
-    for _ in range(4):
+    for _ in range(8):
         _roots.add(_start)
         _start = os.path.dirname(_start)
 _found = set()
