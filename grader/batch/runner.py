@@ -182,6 +182,40 @@ def _file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+def output_names() -> frozenset[str]:
+    """The names the batch writes into --out itself, beside the students' folders."""
+    names = (
+        gradebook.GRADEBOOK,
+        gradebook.SUMMARY,
+        dashboard.FILENAME,
+        SETTINGS_FILE,
+        WORKER_LOG,
+        WORK_DIR,
+        final_grading.CANVAS_FILE,
+    )
+    return frozenset(name.casefold() for name in names)
+
+
+def _free(student: str, taken: set[str]) -> bool:
+    return student not in taken and student.casefold() not in output_names()
+
+
+def student_id_for(path: Path, taken: set[str]) -> str:
+    """The id of the submission at `path`, its report folder in --out: the folder's name or
+    the archive's without its suffix; the full name when that is taken; then the first free
+    `<name>-2`, `<name>-3`, ... Never an id in `taken`, nor one of the batch's own output
+    names (a student named `gradebook.csv` is `gradebook.csv-2`)."""
+    wanted = inert_name(path.name if path.is_dir() else archives.student_id(path))
+    if _free(wanted, taken):
+        return wanted
+    wanted = inert_name(path.name)
+    student, number = wanted, 1
+    while not _free(student, taken):
+        number += 1
+        student = f"{wanted}-{number}"
+    return student
+
+
 def prepare(
     paths: list[Path], scratch: Path, deadline: final_grading.FinalOptions | None = None
 ) -> list[Candidate]:
@@ -190,11 +224,7 @@ def prepare(
     candidates: list[Candidate] = []
     taken: set[str] = set()
     for path in sorted(paths, key=lambda p: (not p.is_dir(), p.name)):
-        student = inert_name(path.name if path.is_dir() else archives.student_id(path))
-        if student in taken:
-            student = inert_name(path.name)
-        if student in taken:
-            student = f"{student}-{len(candidates)}"
+        student = student_id_for(path, taken)
         taken.add(student)
         candidate = Candidate(student=student, source=path.resolve())
         if path.is_dir() and deadline is not None and deadline.deadline is not None:
