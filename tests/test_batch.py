@@ -457,3 +457,37 @@ def test_student_ids_are_unique_whatever_the_names(awkward_names):
     assert {"a\\x09", "a\\x09.zip", "a\\x09.zip-3", "a\\x09.zip-2"} <= set(ids)
     zipped = [row for row in rows if row["student"] == "a\\x09.zip-2"]
     assert zipped[0]["my_linear"] == "10", zipped
+
+
+def test_an_out_that_is_root_or_inside_a_submission_is_refused(tmp_path):
+    root = tmp_path / "root"
+    copy(REFERENCE, root / "alice")
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    for out, message in (
+        (root, batch.OUT_IS_ROOT.format(out=root)),
+        (root / "alice", batch.OUT_IN_SUBMISSION.format(out=root / "alice", student="alice")),
+        (
+            root / "alice" / "grades",
+            batch.OUT_IN_SUBMISSION.format(out=root / "alice" / "grades", student="alice"),
+        ),
+    ):
+        result = run_cli("batch", root, "--out", out, "-a", "my_linear")
+        assert result.exit_code == 2, result.output
+        assert message in result.output and "--out" in result.output
+        assert "Traceback" not in result.output
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
+    for fine in (root / "_grades", root / ".grades" / "hw1", tmp_path / "elsewhere"):
+        assert batch.out_problem(root, fine) is None
+    (root / "_grades").mkdir()
+    (root / "_grades" / batch.SETTINGS_FILE).write_text("{}\n")
+    assert batch.out_problem(root, root / "_grades") is None  # an earlier run's output
+
+
+def test_submit_refuses_an_out_that_is_the_submission(tmp_path):
+    folder = copy(REFERENCE, tmp_path / "self")
+    (folder / "report.md").write_text("the student's own notes\n")
+    result = run_cli("submit", folder, "--out", folder, "--format", "markdown", "-a", "my_linear")
+    assert result.exit_code == 2, result.output
+    assert "--out" in result.output and "Traceback" not in result.output
+    assert (folder / "report.md").read_text() == "the student's own notes\n"
+    assert not (folder / "report.json").exists()

@@ -77,6 +77,10 @@ INTERRUPTED = (
 WORKER_FAILED = "a grading worker could not start ({detail}); see {log}"
 UNMATCHED = "repository {folder} matches no student on the roster"
 MISSING = "{student} ({name}) is on the roster but has no repository: graded missing"
+OUT_IS_ROOT = "--out {out} is ROOT itself: its reports would be graded as students next time"
+OUT_IN_SUBMISSION = (
+    "--out {out} is inside the submission {student} in ROOT: choose a folder outside it"
+)
 CANVAS_UNMATCHED = "Canvas row {student}: no graded student matches it; its cell was left as it was"
 
 
@@ -172,6 +176,27 @@ def discover(root: Path, out: Path) -> tuple[list[Path], list[Path]]:
         else:
             ignored.append(entry)
     return found, ignored
+
+
+def out_problem(root: Path, out: Path) -> str | None:
+    """Why --out cannot hold this batch's outputs, or None. It must not be ROOT, nor inside
+    one of ROOT's submissions. A folder right inside ROOT is fine when it is new, empty or the
+    output of an earlier batch (it has batch.json), since `discover` skips it; so is anything
+    under a hidden folder of ROOT, which is never a submission."""
+    root, out = root.resolve(), out.resolve()
+    if out == root:
+        return OUT_IS_ROOT.format(out=inert_name(str(out)))
+    if not out.is_relative_to(root):
+        return None
+    first = root / out.relative_to(root).parts[0]
+    if first.name.startswith("."):
+        return None
+    if first == out and (
+        not out.exists()
+        or (out.is_dir() and (not any(out.iterdir()) or (out / SETTINGS_FILE).is_file()))
+    ):
+        return None
+    return OUT_IN_SUBMISSION.format(out=inert_name(str(out)), student=inert_name(first.name))
 
 
 def _file_hash(path: Path) -> str:
