@@ -386,3 +386,71 @@ def test_bad_final_grading_options_are_usage_errors(tmp_path, extra, message):
     result = run_cli("batch", tmp_path, "--out", tmp_path / "out", *extra)
     assert result.exit_code == 2 and message in result.output
     assert "Traceback" not in result.output
+
+
+def _hand_made_commit(repo: Path, lines: list[str], date: str) -> None:
+    """A commit of a tree `git mktree` builds from `lines` ("<mode> <kind> <sha>\\t<name>")."""
+    tree = subprocess.run(
+        ["git", "mktree"],
+        cwd=repo,
+        input="".join(line + "\n" for line in lines),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    commit = _git(repo, "commit-tree", tree, "-m", "hand-made", date=date)
+    _git(repo, "update-ref", "refs/heads/main", commit)
+
+
+def test_a_hand_made_tree_that_cannot_be_checked_out_is_refused(tmp_path):
+    """A file named twice, or a file `a` beside a folder `a/`: that student's submission is
+    refused with a message, and the batch grades the others."""
+    root = tmp_path / "repos"
+    root.mkdir()
+    on_time = "2026-11-30T12:00+09:00"
+    dup = _repo(root, "hw1-dup")
+    blob = (
+        subprocess.run(
+            ["git", "hash-object", "-w", "--stdin"],
+            cwd=dup,
+            input=GOOD,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
+    _hand_made_commit(dup, [f"100644 blob {blob}\tmy_linear.py"] * 2, on_time)
+    clash = _repo(root, "hw1-clash")
+    shutil.copytree(dup / ".git" / "objects", clash / ".git" / "objects", dirs_exist_ok=True)
+    inner = subprocess.run(
+        ["git", "mktree"],
+        cwd=clash,
+        input=f"100644 blob {blob}\tb\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    _hand_made_commit(
+        clash, [f"100644 blob {blob}\tmy_linear.py", f"040000 tree {inner}\tmy_linear.py"], on_time
+    )
+    fine = _repo(root, "hw1-fine")
+    _commit(fine, {"my_linear.py": GOOD}, on_time)
+    out = tmp_path / "grades"
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    result = CliRunner(env={"GITHUB_TOKEN": ""}).invoke(
+        main,
+        [str(a) for a in ("batch", root, "--out", out, "-a", "my_linear", "--deadline", DEADLINE)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    rows = _rows(out)
+    assert rows["hw1-fine"]["my_linear"] == "10"
+    for name in ("hw1-dup", "hw1-clash"):
+        assert rows[name]["status"] == "rejected", rows[name]
+        problems = _report(out, name)["submission"]["problems"]
+        assert any("my_linear.py twice, or as both a file and a folder" in p for p in problems)
