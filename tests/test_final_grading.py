@@ -454,3 +454,40 @@ def test_a_hand_made_tree_that_cannot_be_checked_out_is_refused(tmp_path):
         assert rows[name]["status"] == "rejected", rows[name]
         problems = _report(out, name)["submission"]["problems"]
         assert any("my_linear.py twice, or as both a file and a folder" in p for p in problems)
+
+
+def test_student_controlled_names_reach_the_terminal_inert(tmp_path):
+    """Terminal escapes in a file name in ROOT, the roster and the Canvas export are shown
+    escaped, never sent; the roster's control characters never reach gradebook.csv."""
+    from tests.batch_helpers import read_gradebook, run_batch
+
+    root = tmp_path / "repos"
+    root.mkdir()
+    (root / "hw1-zed.zip").write_bytes(b"PK\x03\x04 not a zip")
+    title, clipboard = "\x1b]0;OWNED\x07", "\x1b]52;c;ZXZpbA==\x07"
+    (root / f"{title}notes").write_text("x\n")
+    (root / f"{clipboard}more").write_text("x\n")
+    roster_file = tmp_path / "roster.csv"
+    roster_file.write_text(
+        "identifier,github_username,github_id,name\n"
+        f"eve@uni.edu,{title}eve,,{clipboard}Eve\n"
+        "zed@uni.edu,zed,,Zed\n"
+    )
+    export = tmp_path / "canvas.csv"
+    export.write_bytes(
+        b"Student,ID,SIS User ID,SIS Login ID,Section\r\n"
+        + f"{clipboard}Mal,77,S-7,mal@uni.edu,Sec 1\r\n".encode()
+    )
+    out = tmp_path / "grades"
+    result = run_batch(
+        root, "--out", out, "-a", "my_linear", "--roster", roster_file,
+        "--format", "canvas", "--canvas-export", export,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert "ignored \\x1b]0;OWNED\\x07notes" in result.stderr
+    assert "\\x1b]52;c;ZXZpbA==\\x07Mal" in result.stderr  # the unmatched Canvas row
+    assert "]0;OWNEDeve (]52;c;ZXZpbA==Eve) is on the roster" in result.stderr  # stripped
+    text = (out / "gradebook.csv").read_text()
+    assert "\x1b" not in text and "\x07" not in text
+    assert any(row["name"] == "]52;c;ZXZpbA==Eve" for row in read_gradebook(out))

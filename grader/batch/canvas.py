@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from grader.formats.text import inert_name
+
 KEY_COLUMNS = ("ID", "SIS User ID", "SIS Login ID", "Integration ID")
 POINTS_POSSIBLE = "Points Possible"
 BOM = b"\xef\xbb\xbf"
@@ -142,7 +144,9 @@ def fill(
             edits.append((record.end, record.end, b"," + (cell or "").encode()))
         elif cell is not None:
             if target >= len(record.fields):
-                raise CanvasError(f"the row of {first or '?'} has fewer columns than the header")
+                raise CanvasError(
+                    f"the row of {inert_name(first) or '?'} has fewer columns than the header"
+                )
             begin, finish = record.fields[target]
             edits.append((begin, finish, cell.encode()))
     out = bytearray(data)

@@ -506,9 +506,9 @@ class Batch:
                 key, None, "", extra=final_grading.roster_cells(student), missing=True
             )
         for folder in self.joined.unmatched:
-            self.say(UNMATCHED.format(folder=folder))
+            self.say(UNMATCHED.format(folder=inert_name(folder)))
         for student in self.joined.missing:
-            self.say(MISSING.format(student=student.key, name=student.name))
+            self.say(MISSING.format(student=inert_name(student.key), name=inert_name(student.name)))
 
     def _write_canvas(self) -> None:
         settings = self.options.final
@@ -534,7 +534,7 @@ class Batch:
         )
         write_atomic(self.out / final_grading.CANVAS_FILE, filled.data)
         for row in filled.unmatched_rows:
-            self.say(CANVAS_UNMATCHED.format(student=row))
+            self.say(CANVAS_UNMATCHED.format(student=inert_name(row)))
 
     def run(self) -> int:
         set_language(self.options.lang)
@@ -622,9 +622,9 @@ class Batch:
             final_grading.fill_canvas(settings.canvas_export, settings.canvas_column, 0, {}, None)
         paths, ignored = discover(options.root, options.out)
         for path in ignored:
-            self.say(IGNORED_FILE.format(name=path.name))
+            self.say(IGNORED_FILE.format(name=inert_name(path.name)))
         if not paths:
-            raise NoSubmissions(NO_SUBMISSIONS.format(root=options.root))
+            raise NoSubmissions(NO_SUBMISSIONS.format(root=inert_name(str(options.root))))
         candidates = prepare(paths, work / "unpacked", options.final)
         by_student = {c.student: c for c in candidates}
         jobs = self._plan(candidates)
