@@ -491,3 +491,33 @@ def test_student_controlled_names_reach_the_terminal_inert(tmp_path):
     text = (out / "gradebook.csv").read_text()
     assert "\x1b" not in text and "\x07" not in text
     assert any(row["name"] == "]52;c;ZXZpbA==Eve" for row in read_gradebook(out))
+
+
+def test_canvas_rows_that_two_students_could_be_are_left_and_reported(tmp_path):
+    """Alice's SIS User ID is Bob's ID and the other way round: taking the first column that
+    matches would swap their grades, so both rows are left as they were and printed."""
+    from tests.batch_helpers import copy, run_batch
+
+    root = tmp_path / "subs"
+    copy(REFERENCE, root / "555")
+    copy(SUBMISSIONS / "my_linear_transposed", root / "20231234")
+    (root / "carol").mkdir()
+    export = tmp_path / "canvas.csv"
+    export.write_bytes(
+        b"Student,ID,SIS User ID,SIS Login ID,Section\r\n"
+        b"Alice,555,20231234,alice,Sec 1\r\n"
+        b"Bob,20231234,555,bob,Sec 1\r\n"
+        b"Carol,13,S-3,carol,Sec 1\r\n"
+    )
+    out = tmp_path / "grades"
+    result = run_batch(
+        root, "--out", out, "-a", "my_linear", "--format", "canvas", "--canvas-export", export,
+        "--canvas-column", "HW1", "--jobs", "2",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = {row[0]: row for row in csv.reader(io.StringIO((out / "canvas.csv").read_text()))}
+    assert rows["Alice"][-1] == "" and rows["Bob"][-1] == ""  # not swapped, not guessed
+    assert rows["Carol"][-1] == "0"
+    for name in ("Alice", "Bob"):
+        assert f"Canvas row {name}: its ID columns match more than one" in result.stderr
+    assert "Canvas row Carol" not in result.stderr

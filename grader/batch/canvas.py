@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 
 from grader.formats.text import inert_name
 
@@ -88,20 +89,28 @@ def _quote(text: str) -> bytes:
     return text.encode()
 
 
+class Unclear(Enum):
+    """What `score_for` returns for a row that more than one student could be."""
+
+    AMBIGUOUS = "ambiguous"
+
+
 @dataclass
 class Filled:
     data: bytes
     matched: int = 0
     unmatched_rows: list[str] = field(default_factory=list)
+    ambiguous_rows: list[str] = field(default_factory=list)
 
 
 def fill(
     data: bytes,
     column: str,
     points_possible: float,
-    score_for: Callable[[dict[str, str]], float | None],
+    score_for: Callable[[dict[str, str]], float | Unclear | None],
 ) -> Filled:
-    """The export `data` with column `column` set from `score_for(row)` (None leaves it blank).
+    """The export `data` with column `column` set from `score_for(row)` (None, or
+    `Unclear.AMBIGUOUS`, leaves the cell as it was and lists the row).
 
     `row` maps the file's key columns (Student, ID, SIS User ID, ...) to their values."""
     try:
@@ -136,6 +145,9 @@ def fill(
             score = score_for(row)
             if score is None:
                 filled.unmatched_rows.append(first or row.get("ID", "?"))
+                cell = None
+            elif isinstance(score, Unclear):
+                filled.ambiguous_rows.append(first or row.get("ID", "?"))
                 cell = None
             else:
                 filled.matched += 1

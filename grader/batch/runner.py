@@ -82,6 +82,10 @@ OUT_IN_SUBMISSION = (
     "--out {out} is inside the submission {student} in ROOT: choose a folder outside it"
 )
 CANVAS_UNMATCHED = "Canvas row {student}: no graded student matches it; its cell was left as it was"
+CANVAS_AMBIGUOUS = (
+    "Canvas row {student}: its ID columns match more than one graded student, or a student"
+    " another row matches too; its cell was left as it was"
+)
 
 
 @dataclass
@@ -535,6 +539,8 @@ class Batch:
         write_atomic(self.out / final_grading.CANVAS_FILE, filled.data)
         for row in filled.unmatched_rows:
             self.say(CANVAS_UNMATCHED.format(student=inert_name(row)))
+        for row in filled.ambiguous_rows:
+            self.say(CANVAS_AMBIGUOUS.format(student=inert_name(row)))
 
     def run(self) -> int:
         set_language(self.options.lang)
