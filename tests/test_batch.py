@@ -491,3 +491,10 @@ def test_submit_refuses_an_out_that_is_the_submission(tmp_path):
     assert "--out" in result.output and "Traceback" not in result.output
     assert (folder / "report.md").read_text() == "the student's own notes\n"
     assert not (folder / "report.json").exists()
+
+
+def test_a_fresh_out_reuses_nothing_and_counts_refused_archives_apart(awkward_names):
+    _, _, result = awkward_names
+    assert result.returncode == 0, result.stderr
+    graded = len(OUTPUT_NAMES) + 4  # every folder, and the zip of a tab
+    assert f"{graded} graded, 0 reused from an earlier run, 1 not graded" in result.stderr

@@ -67,7 +67,8 @@ NO_SUBMISSIONS = "no submissions in {root}: expected one folder or archive per s
 OPTIONS_CHANGED = "the grading options or checks changed since the last run in {out}; regrading all"
 IGNORED_FILE = "ignored {name}: not a folder or an archive"
 DONE_LINE = (
-    "{graded} graded, {reused} reused from an earlier run, {errors} with errors, in {seconds:.1f} s"
+    "{graded} graded, {reused} reused from an earlier run, {refused} not graded (refused or"
+    " nothing handed in), {errors} with errors, in {seconds:.1f} s"
 )
 WRITTEN_LINE = "gradebook: {gradebook}\nsummary: {summary}"
 DASHBOARD_LINE = "dashboard: {path}"
@@ -444,6 +445,8 @@ class Batch:
         self.errors = 0
         self.current: dict[str, Any] = {}
         self.students: list[roster.Student] | None = None
+        self.reused = 0
+        self.refused = 0
         self.joined: roster.Join | None = None
 
     def say(self, line: str) -> None:
@@ -587,6 +590,7 @@ class Batch:
             )
             if existing is not None:
                 entry.report = existing
+                self.reused += 1
                 if any(not (folder / name).exists() for name in self._format_files()):
                     write_outputs(existing, folder, options.formats)
             elif candidate.folder is None:
@@ -596,6 +600,7 @@ class Batch:
                     reason=candidate.rejection,
                 )
                 entry.report = stand_in_report(candidate, self.specs, options, "missing", message)
+                self.refused += 1
                 if candidate.nothing_pushed:  # nothing handed in on time: missing, not rejected
                     entry.report.submission.problems = []
                 write_outputs(entry.report, folder, options.formats)
@@ -635,8 +640,8 @@ class Batch:
         by_student = {c.student: c for c in candidates}
         jobs = self._plan(candidates)
         self._join_roster(candidates)
-        reused = len(candidates) - len(jobs)
-        progress = Progress(len(candidates), self.stream, self.tty, already_done=reused)
+        done = len(candidates) - len(jobs)  # reused, or refused without grading
+        progress = Progress(len(candidates), self.stream, self.tty, already_done=done)
 
         def on_result(job: Job, outcome: Outcome) -> None:
             candidate = by_student[job.student]
@@ -665,7 +670,8 @@ class Batch:
         self.say(
             DONE_LINE.format(
                 graded=len(jobs),
-                reused=reused,
+                reused=self.reused,
+                refused=self.refused,
                 errors=self.errors,
                 seconds=time.monotonic() - started,
             )
