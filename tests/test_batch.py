@@ -478,6 +478,8 @@ def test_an_out_that_is_root_or_inside_a_submission_is_refused(tmp_path):
     assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
     for fine in (root / "_grades", root / ".grades" / "hw1", tmp_path / "elsewhere"):
         assert batch.out_problem(root, fine) is None
+    nested = root / "new" / "grades"
+    assert batch.out_problem(root, nested) == batch.OUT_NESTED.format(out=nested)
     (root / "_grades").mkdir()
     (root / "_grades" / batch.SETTINGS_FILE).write_text("{}\n")
     assert batch.out_problem(root, root / "_grades") is None  # an earlier run's output

@@ -82,6 +82,10 @@ OUT_IS_ROOT = "--out {out} is ROOT itself: its reports would be graded as studen
 OUT_IN_SUBMISSION = (
     "--out {out} is inside the submission {student} in ROOT: choose a folder outside it"
 )
+OUT_NESTED = (
+    "--out {out} would make a new folder in ROOT that is graded as a student: choose a folder"
+    " right inside ROOT or outside it"
+)
 CANVAS_UNMATCHED = "Canvas row {student}: no graded student matches it; its cell was left as it was"
 CANVAS_AMBIGUOUS = (
     "Canvas row {student}: its ID columns match more than one graded student, or a student"
@@ -194,12 +198,11 @@ def out_problem(root: Path, out: Path) -> str | None:
     if not out.is_relative_to(root):
         return None
     first = root / out.relative_to(root).parts[0]
-    if first.name.startswith("."):
-        return None
-    if first == out and (
-        not out.exists()
-        or (out.is_dir() and (not any(out.iterdir()) or (out / SETTINGS_FILE).is_file()))
-    ):
+    if first.name.startswith(".") or (first.exists() and not first.is_dir()):
+        return None  # never a submission; a file in the way is usable_out's to report
+    if not first.exists():
+        return None if first == out else OUT_NESTED.format(out=inert_name(str(out)))
+    if first == out and (not any(out.iterdir()) or (out / SETTINGS_FILE).is_file()):
         return None
     return OUT_IN_SUBMISSION.format(out=inert_name(str(out)), student=inert_name(first.name))
 
