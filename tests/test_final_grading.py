@@ -521,3 +521,27 @@ def test_canvas_rows_that_two_students_could_be_are_left_and_reported(tmp_path):
     for name in ("Alice", "Bob"):
         assert f"Canvas row {name}: its ID columns match more than one" in result.stderr
     assert "Canvas row Carol" not in result.stderr
+
+
+def test_roster_rows_never_replace_a_submission_or_each_other(tmp_path):
+    """Two roster students with one identifier and no repository, and a submission whose id
+    is what a missing row would be called: three rows, none lost."""
+    from tests.batch_helpers import read_gradebook, run_batch
+
+    root = tmp_path / "subs"
+    root.mkdir()
+    (root / "eve (no repository).zip").write_bytes(b"PK\x03\x04 not a zip")
+    roster_file = tmp_path / "roster.csv"
+    roster_file.write_text(
+        "identifier,github_username,github_id,name\neve,,,Eve One\neve,,,Eve Two\n"
+    )
+    out = tmp_path / "grades"
+    result = run_batch(root, "--out", out, "-a", "my_linear", "--roster", roster_file)
+    assert result.returncode == 0, result.stderr
+    rows = {row["student"]: row for row in read_gradebook(out)}
+    assert len(rows) == 3, rows
+    assert rows["eve (no repository)"]["status"] == "rejected"
+    assert {rows[k]["name"] for k in rows if rows[k]["status"] == "missing"} == {
+        "Eve One",
+        "Eve Two",
+    }

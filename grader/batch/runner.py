@@ -86,6 +86,8 @@ OUT_NESTED = (
     "--out {out} would make a new folder in ROOT that is graded as a student: choose a folder"
     " right inside ROOT or outside it"
 )
+MISSING_ROW = "{key} (no repository)"
+MISSING_ROW_NUMBERED = "{key} (no repository, {number})"
 CANVAS_UNMATCHED = "Canvas row {student}: no graded student matches it; its cell was left as it was"
 CANVAS_AMBIGUOUS = (
     "Canvas row {student}: its ID columns match more than one graded student, or a student"
@@ -510,8 +512,12 @@ class Batch:
         if self.students is None:
             return
         self.joined = roster.join(self.students, {c.student: c.github_id for c in candidates})
-        for student in self.joined.missing:
-            key = f"{student.key} (no repository)"
+        for number, student in enumerate(self.joined.missing, start=1):
+            key = MISSING_ROW.format(key=student.key)
+            if key in self.entries:  # a submission's id, or a namesake on the roster
+                key = MISSING_ROW_NUMBERED.format(key=student.key, number=number)
+            while key in self.entries:
+                key += "'"
             self.entries[key] = gradebook.Entry(
                 key, None, "", extra=final_grading.roster_cells(student), missing=True
             )
