@@ -15,6 +15,7 @@ from grader.atomic import write_atomic
 from grader.batch import runner as batch_run
 from grader.cli_classroom import FINAL_ERRORS, final_grading_options, final_grading_settings
 from grader.formats import json_report, registry, terminal
+from grader.formats.text import inert_name
 from grader.messages import LANGUAGES
 from grader.report import Report
 from grader.spec import SpecError
@@ -49,6 +50,7 @@ UNKNOWN_ASSIGNMENT = "unknown assignment {names}; known: {known}"
 WRITE_FAILED = "could not write {path}: {reason}"
 OUT_UNUSABLE = "--out {path}: cannot write reports there ({reason})"
 INTERRUPTED = "interrupted; the partial report is in {path}"
+OUT_IS_SUBMISSION = "--out {path} is the submission folder itself: choose another folder"
 HELP_BUNDLE_ASSIGNMENT = "Grade only this assignment on Gradescope (repeatable)."
 HELP_BUNDLE_INSTRUCTOR = (
     "Keep hidden checks' names and messages in results.json for staff (Gradescope still hides "
@@ -175,6 +177,8 @@ def submit(
     """Grade the submission folder PATH and write OUT/report.json (plus any --format)."""
     from grader.engine import GradeOptions, grade
 
+    if out.resolve() == path.resolve():
+        raise click.UsageError(OUT_IS_SUBMISSION.format(path=inert_name(str(out))))
     specs = _specs(assignments)
     options = GradeOptions.build(timeout, seed, lang, memory_limit)
     options.jobs = capacity.grading_jobs(len(specs), options.limits.memory_bytes, jobs)
@@ -261,6 +265,9 @@ def batch_command(
         settings = final_grading_settings(final_options, formats)
     except FINAL_ERRORS as exc:
         raise click.UsageError(str(exc)) from None
+    problem = batch_run.out_problem(root, out)
+    if problem is not None:
+        raise click.UsageError(problem)
     options = batch_run.BatchOptions(
         root=root.resolve(),
         out=usable_out(out).resolve(),

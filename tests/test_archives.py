@@ -160,3 +160,26 @@ def test_student_ids_from_archive_names():
     assert archives.student_id(Path("carol")) == "carol"
     assert archives.archive_suffix(Path("notes.txt")) is None
     assert archives.archive_suffix(Path(".zip")) is None
+
+
+@pytest.mark.parametrize("order", [("a", "a/b"), ("a/b", "a")])
+@pytest.mark.parametrize("kind", ["zip", "tar"])
+def test_a_file_clashing_with_a_folder_refuses_the_archive_without_a_scratch_path(
+    tmp_path, kind, order
+):
+    archive = tmp_path / f"clash.{kind}"
+    if kind == "zip":
+        with zipfile.ZipFile(archive, "w") as bundle:
+            for name in order:
+                bundle.writestr(name, b"1")
+    else:
+        with tarfile.open(archive, "w") as bundle:
+            for name in order:
+                member = tarfile.TarInfo(name)
+                member.size = 1
+                bundle.addfile(member, io.BytesIO(b"1"))
+    scratch = tmp_path / "scratch"
+    with pytest.raises(Rejected, match="appears twice or clashes with a folder") as caught:
+        unpack(archive, scratch)
+    assert str(tmp_path) not in str(caught.value)
+    assert not scratch.exists()

@@ -409,3 +409,94 @@ def test_a_worker_whose_client_vanished_removes_its_own_folder(monkeypatch, tmp_
         assert list(temp.iterdir()) == []
     finally:
         worker.stop()
+
+
+@pytest.fixture(scope="module")
+def awkward_names(tmp_path_factory: pytest.TempPathFactory):
+    """Students named like the batch's own outputs, and names whose fallback ids collide."""
+    root = tmp_path_factory.mktemp("awkward")
+    for name in (*OUTPUT_NAMES, "a\\x09", "a\\x09.zip", "a\\x09.zip-3"):
+        (root / name).mkdir()  # the ids a tab in "a\t.zip" is shown as, and the old fallback
+    zip_folder(REFERENCE, root / "a\t.zip")
+    (root / "gradebook.csv.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    out = tmp_path_factory.mktemp("awkward-out")
+    result = run_batch(root, "--out", out, "-a", "my_linear", "--timeout", "2", "--jobs", "2")
+    return root, out, result
+
+
+OUTPUT_NAMES = (
+    "gradebook.csv",
+    "summary.json",
+    "summary.html",
+    "batch.json",
+    "workers.log",
+    "canvas.csv",
+)
+
+
+def test_students_named_like_outputs_get_their_own_folders(awkward_names):
+    _, out, result = awkward_names
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    rows = {row["student"]: row for row in read_gradebook(out)}
+    for name in OUTPUT_NAMES:
+        assert (out / f"{name}-2" / "report.json").is_file()
+        assert rows[f"{name}-2"]["status"] == "missing"  # an empty folder: nothing handed in
+    assert json.loads((out / "batch.json").read_text())["assignments"] == ["my_linear"]
+    assert "mean" in json.dumps(json.loads((out / "summary.json").read_text()))
+    assert rows["gradebook.csv.zip"]["status"] == "rejected"
+    assert (out / "gradebook.csv").is_file()
+
+
+def test_student_ids_are_unique_whatever_the_names(awkward_names):
+    _, out, result = awkward_names
+    assert result.returncode == 0, result.stderr
+    rows = read_gradebook(out)
+    ids = [row["student"] for row in rows]
+    assert len(ids) == len(set(ids)) == len(OUTPUT_NAMES) + 5
+    assert {"a\\x09", "a\\x09.zip", "a\\x09.zip-3", "a\\x09.zip-2"} <= set(ids)
+    zipped = [row for row in rows if row["student"] == "a\\x09.zip-2"]
+    assert zipped[0]["my_linear"] == "10", zipped
+
+
+def test_an_out_that_is_root_or_inside_a_submission_is_refused(tmp_path):
+    root = tmp_path / "root"
+    copy(REFERENCE, root / "alice")
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    for out, message in (
+        (root, batch.OUT_IS_ROOT.format(out=root)),
+        (root / "alice", batch.OUT_IN_SUBMISSION.format(out=root / "alice", student="alice")),
+        (
+            root / "alice" / "grades",
+            batch.OUT_IN_SUBMISSION.format(out=root / "alice" / "grades", student="alice"),
+        ),
+    ):
+        result = run_cli("batch", root, "--out", out, "-a", "my_linear")
+        assert result.exit_code == 2, result.output
+        assert message in result.output and "--out" in result.output
+        assert "Traceback" not in result.output
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
+    for fine in (root / "_grades", root / ".grades" / "hw1", tmp_path / "elsewhere"):
+        assert batch.out_problem(root, fine) is None
+    nested = root / "new" / "grades"
+    assert batch.out_problem(root, nested) == batch.OUT_NESTED.format(out=nested)
+    (root / "_grades").mkdir()
+    (root / "_grades" / batch.SETTINGS_FILE).write_text("{}\n")
+    assert batch.out_problem(root, root / "_grades") is None  # an earlier run's output
+
+
+def test_submit_refuses_an_out_that_is_the_submission(tmp_path):
+    folder = copy(REFERENCE, tmp_path / "self")
+    (folder / "report.md").write_text("the student's own notes\n")
+    result = run_cli("submit", folder, "--out", folder, "--format", "markdown", "-a", "my_linear")
+    assert result.exit_code == 2, result.output
+    assert "--out" in result.output and "Traceback" not in result.output
+    assert (folder / "report.md").read_text() == "the student's own notes\n"
+    assert not (folder / "report.json").exists()
+
+
+def test_a_fresh_out_reuses_nothing_and_counts_refused_archives_apart(awkward_names):
+    _, _, result = awkward_names
+    assert result.returncode == 0, result.stderr
+    graded = len(OUTPUT_NAMES) + 4  # every folder, and the zip of a tab
+    assert f"{graded} graded, 0 reused from an earlier run, 1 not graded" in result.stderr

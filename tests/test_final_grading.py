@@ -386,3 +386,162 @@ def test_bad_final_grading_options_are_usage_errors(tmp_path, extra, message):
     result = run_cli("batch", tmp_path, "--out", tmp_path / "out", *extra)
     assert result.exit_code == 2 and message in result.output
     assert "Traceback" not in result.output
+
+
+def _hand_made_commit(repo: Path, lines: list[str], date: str) -> None:
+    """A commit of a tree `git mktree` builds from `lines` ("<mode> <kind> <sha>\\t<name>")."""
+    tree = subprocess.run(
+        ["git", "mktree"],
+        cwd=repo,
+        input="".join(line + "\n" for line in lines),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    commit = _git(repo, "commit-tree", tree, "-m", "hand-made", date=date)
+    _git(repo, "update-ref", "refs/heads/main", commit)
+
+
+def test_a_hand_made_tree_that_cannot_be_checked_out_is_refused(tmp_path):
+    """A file named twice, or a file `a` beside a folder `a/`: that student's submission is
+    refused with a message, and the batch grades the others."""
+    root = tmp_path / "repos"
+    root.mkdir()
+    on_time = "2026-11-30T12:00+09:00"
+    dup = _repo(root, "hw1-dup")
+    blob = (
+        subprocess.run(
+            ["git", "hash-object", "-w", "--stdin"],
+            cwd=dup,
+            input=GOOD,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
+    _hand_made_commit(dup, [f"100644 blob {blob}\tmy_linear.py"] * 2, on_time)
+    clash = _repo(root, "hw1-clash")
+    shutil.copytree(dup / ".git" / "objects", clash / ".git" / "objects", dirs_exist_ok=True)
+    inner = subprocess.run(
+        ["git", "mktree"],
+        cwd=clash,
+        input=f"100644 blob {blob}\tb\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    _hand_made_commit(
+        clash, [f"100644 blob {blob}\tmy_linear.py", f"040000 tree {inner}\tmy_linear.py"], on_time
+    )
+    fine = _repo(root, "hw1-fine")
+    _commit(fine, {"my_linear.py": GOOD}, on_time)
+    out = tmp_path / "grades"
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    result = CliRunner(env={"GITHUB_TOKEN": ""}).invoke(
+        main,
+        [str(a) for a in ("batch", root, "--out", out, "-a", "my_linear", "--deadline", DEADLINE)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    rows = _rows(out)
+    assert rows["hw1-fine"]["my_linear"] == "10"
+    for name in ("hw1-dup", "hw1-clash"):
+        assert rows[name]["status"] == "rejected", rows[name]
+        problems = _report(out, name)["submission"]["problems"]
+        assert any("my_linear.py twice, or as both a file and a folder" in p for p in problems)
+
+
+def test_student_controlled_names_reach_the_terminal_inert(tmp_path):
+    """Terminal escapes in a file name in ROOT, the roster and the Canvas export are shown
+    escaped, never sent; the roster's control characters never reach gradebook.csv."""
+    from tests.batch_helpers import read_gradebook, run_batch
+
+    root = tmp_path / "repos"
+    root.mkdir()
+    (root / "hw1-zed.zip").write_bytes(b"PK\x03\x04 not a zip")
+    title, clipboard = "\x1b]0;OWNED\x07", "\x1b]52;c;ZXZpbA==\x07"
+    (root / f"{title}notes").write_text("x\n")
+    (root / f"{clipboard}more").write_text("x\n")
+    roster_file = tmp_path / "roster.csv"
+    roster_file.write_text(
+        "identifier,github_username,github_id,name\n"
+        f"eve@uni.edu,{title}eve,,{clipboard}Eve\n"
+        "zed@uni.edu,zed,,Zed\n"
+    )
+    export = tmp_path / "canvas.csv"
+    export.write_bytes(
+        b"Student,ID,SIS User ID,SIS Login ID,Section\r\n"
+        + f"{clipboard}Mal,77,S-7,mal@uni.edu,Sec 1\r\n".encode()
+    )
+    out = tmp_path / "grades"
+    result = run_batch(
+        root, "--out", out, "-a", "my_linear", "--roster", roster_file,
+        "--format", "canvas", "--canvas-export", export,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert "ignored \\x1b]0;OWNED\\x07notes" in result.stderr
+    assert "\\x1b]52;c;ZXZpbA==\\x07Mal" in result.stderr  # the unmatched Canvas row
+    assert "]0;OWNEDeve (]52;c;ZXZpbA==Eve) is on the roster" in result.stderr  # stripped
+    text = (out / "gradebook.csv").read_text()
+    assert "\x1b" not in text and "\x07" not in text
+    assert any(row["name"] == "]52;c;ZXZpbA==Eve" for row in read_gradebook(out))
+
+
+def test_canvas_rows_that_two_students_could_be_are_left_and_reported(tmp_path):
+    """Alice's SIS User ID is Bob's ID and the other way round: taking the first column that
+    matches would swap their grades, so both rows are left as they were and printed."""
+    from tests.batch_helpers import copy, run_batch
+
+    root = tmp_path / "subs"
+    copy(REFERENCE, root / "555")
+    copy(SUBMISSIONS / "my_linear_transposed", root / "20231234")
+    (root / "carol").mkdir()
+    export = tmp_path / "canvas.csv"
+    export.write_bytes(
+        b"Student,ID,SIS User ID,SIS Login ID,Section\r\n"
+        b"Alice,555,20231234,alice,Sec 1\r\n"
+        b"Bob,20231234,555,bob,Sec 1\r\n"
+        b"Carol,13,S-3,carol,Sec 1\r\n"
+    )
+    out = tmp_path / "grades"
+    result = run_batch(
+        root, "--out", out, "-a", "my_linear", "--format", "canvas", "--canvas-export", export,
+        "--canvas-column", "HW1", "--jobs", "2",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = {row[0]: row for row in csv.reader(io.StringIO((out / "canvas.csv").read_text()))}
+    assert rows["Alice"][-1] == "" and rows["Bob"][-1] == ""  # not swapped, not guessed
+    assert rows["Carol"][-1] == "0"
+    for name in ("Alice", "Bob"):
+        assert f"Canvas row {name}: its ID columns match more than one" in result.stderr
+    assert "Canvas row Carol" not in result.stderr
+
+
+def test_roster_rows_never_replace_a_submission_or_each_other(tmp_path):
+    """Two roster students with one identifier and no repository, and a submission whose id
+    is what a missing row would be called: three rows, none lost."""
+    from tests.batch_helpers import read_gradebook, run_batch
+
+    root = tmp_path / "subs"
+    root.mkdir()
+    (root / "eve (no repository).zip").write_bytes(b"PK\x03\x04 not a zip")
+    roster_file = tmp_path / "roster.csv"
+    roster_file.write_text(
+        "identifier,github_username,github_id,name\neve,,,Eve One\neve,,,Eve Two\n"
+    )
+    out = tmp_path / "grades"
+    result = run_batch(root, "--out", out, "-a", "my_linear", "--roster", roster_file)
+    assert result.returncode == 0, result.stderr
+    rows = {row["student"]: row for row in read_gradebook(out)}
+    assert len(rows) == 3, rows
+    assert rows["eve (no repository)"]["status"] == "rejected"
+    assert {rows[k]["name"] for k in rows if rows[k]["status"] == "missing"} == {
+        "Eve One",
+        "Eve Two",
+    }

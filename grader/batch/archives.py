@@ -151,11 +151,11 @@ class _LimitedReader:
 
 
 def _write(source: IO[bytes], target: Path, budget: _Budget, entry: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    try:
+    try:  # `a` then `a/b`, or `a/b` then `a`, in zips and tars alike: a clash
+        target.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(target, flags, 0o600)
-    except FileExistsError:
+    except (FileExistsError, NotADirectoryError, IsADirectoryError):
         raise Rejected(say("archive_duplicate", entry=inert_name(entry))) from None
     with os.fdopen(fd, "wb") as out:
         while chunk := source.read(CHUNK):
@@ -263,7 +263,11 @@ def unpack(archive: Path, target: Path) -> Unpacked:
         raise
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError) as exc:
         shutil.rmtree(target, ignore_errors=True)
-        detail = str(exc) or type(exc).__name__
+        # An OSError with a file name would show a path in the grader's scratch: its reason only.
+        if isinstance(exc, OSError) and exc.filename is not None:
+            detail = exc.strerror or type(exc).__name__
+        else:
+            detail = str(exc) or type(exc).__name__
         raise Rejected(say("archive_corrupt", detail=detail[:200])) from None
     except (NotImplementedError, RuntimeError, lzma.LZMAError, zlib.error) as exc:
         shutil.rmtree(target, ignore_errors=True)

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
+
+from grader.formats.text import inert_name
 
 KEY_COLUMNS = ("ID", "SIS User ID", "SIS Login ID", "Integration ID")
 POINTS_POSSIBLE = "Points Possible"
@@ -86,20 +89,28 @@ def _quote(text: str) -> bytes:
     return text.encode()
 
 
+class Unclear(Enum):
+    """What `score_for` returns for a row that more than one student could be."""
+
+    AMBIGUOUS = "ambiguous"
+
+
 @dataclass
 class Filled:
     data: bytes
     matched: int = 0
     unmatched_rows: list[str] = field(default_factory=list)
+    ambiguous_rows: list[str] = field(default_factory=list)
 
 
 def fill(
     data: bytes,
     column: str,
     points_possible: float,
-    score_for: Callable[[dict[str, str]], float | None],
+    score_for: Callable[[dict[str, str]], float | Unclear | None],
 ) -> Filled:
-    """The export `data` with column `column` set from `score_for(row)` (None leaves it blank).
+    """The export `data` with column `column` set from `score_for(row)` (None, or
+    `Unclear.AMBIGUOUS`, leaves the cell as it was and lists the row).
 
     `row` maps the file's key columns (Student, ID, SIS User ID, ...) to their values."""
     try:
@@ -135,6 +146,9 @@ def fill(
             if score is None:
                 filled.unmatched_rows.append(first or row.get("ID", "?"))
                 cell = None
+            elif isinstance(score, Unclear):
+                filled.ambiguous_rows.append(first or row.get("ID", "?"))
+                cell = None
             else:
                 filled.matched += 1
                 cell = f"{score:g}"
@@ -142,7 +156,9 @@ def fill(
             edits.append((record.end, record.end, b"," + (cell or "").encode()))
         elif cell is not None:
             if target >= len(record.fields):
-                raise CanvasError(f"the row of {first or '?'} has fewer columns than the header")
+                raise CanvasError(
+                    f"the row of {inert_name(first) or '?'} has fewer columns than the header"
+                )
             begin, finish = record.fields[target]
             edits.append((begin, finish, cell.encode()))
     out = bytearray(data)

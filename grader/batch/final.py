@@ -200,21 +200,38 @@ def fill_canvas(
     students: list[roster.Student] | None,
 ) -> canvas.Filled:
     """The Canvas export with `column` filled in from `scores` (keyed by roster identifier or
-    folder name), matching Canvas rows by their SIS Login ID, SIS User ID or ID."""
+    folder name), matching Canvas rows by their SIS Login ID, SIS User ID or ID. A row is
+    filled only when exactly one identifier matches it and no other row matches that one;
+    the others are `ambiguous_rows`."""
     try:
         data = export.read_bytes()
     except OSError as exc:
         raise FinalError(f"--canvas-export {export}: cannot be read ({exc.strerror})") from None
 
-    def score_for(row: dict[str, str]) -> float | None:
-        for key in canvas.KEY_COLUMNS:
-            value = row.get(key, "").strip().lower()
-            if value and value in lowered:
-                return lowered[value]
-        return None
-
     lowered = {k.strip().lower(): v for k, v in scores.items() if k.strip()}
+
+    def identifiers(row: dict[str, str]) -> set[str]:
+        values = (row.get(key, "").strip().lower() for key in canvas.KEY_COLUMNS)
+        return {value for value in values if value in lowered}
+
+    rows_of: dict[str, int] = {}  # identifier -> how many rows it matches
+
+    def count(row: dict[str, str]) -> None:
+        for identifier in identifiers(row):
+            rows_of[identifier] = rows_of.get(identifier, 0) + 1
+
+    def score_for(row: dict[str, str]) -> float | canvas.Unclear | None:
+        """The one student's score; a row whose key columns name two students, or whose
+        student another row names too, is ambiguous: a guess could swap two grades."""
+        found = identifiers(row)
+        if not found:
+            return None
+        if len(found) > 1 or rows_of[next(iter(found))] > 1:
+            return canvas.Unclear.AMBIGUOUS
+        return lowered[found.pop()]
+
     try:
+        canvas.fill(data, column, points_possible, count)  # a first pass counts the rows
         return canvas.fill(data, column, points_possible, score_for)
     except canvas.CanvasError as exc:
         raise FinalError(f"--canvas-export {export}: {exc}") from None

@@ -211,12 +211,16 @@ class Repository:
                 break
             total += blob_size
             wanted.append((sha, path))
+        _refuse_clashes([path for _, path in wanted])
         target.mkdir(parents=True)
         contents = self._blobs([sha for sha, _ in wanted])
         for (_sha, path), data in zip(wanted, contents, strict=True):
             out = target.joinpath(*path.parts)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            try:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            except OSError:  # a clash _refuse_clashes did not foresee: refused all the same
+                raise GitError(say("git_entry_clash", path=str(path))) from None
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
         return extracted
@@ -237,3 +241,18 @@ class Repository:
             contents.append(out[end + 1 : end + 1 + size])
             position = end + 1 + size + 1
         return contents
+
+
+def _refuse_clashes(paths: list[PurePosixPath]) -> None:
+    """A hand-made tree can name a file twice, or hold a file `a` and a file `a/b`: no
+    checkout of it exists, so the commit is refused (GitError) before anything is written."""
+    files: set[PurePosixPath] = set()
+    folders: set[PurePosixPath] = set()
+    for path in paths:
+        if path in files or path in folders:
+            raise GitError(say("git_entry_clash", path=str(path)))
+        files.add(path)
+        for parent in path.parents:
+            if parent in files:
+                raise GitError(say("git_entry_clash", path=str(parent)))
+            folders.add(parent)

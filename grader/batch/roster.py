@@ -11,10 +11,20 @@ history) and the username otherwise. Classroom names repository folders
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.formats.text import UNSAFE_CHARS
+
 COLUMNS = ("identifier", "github_username", "github_id", "name")
+# Control and invisible characters (tab and newline too): a roster cell is copied into the
+# gradebook and printed, so none of them may come through; no real name or id holds one.
+_UNSAFE = re.compile(f"[\t\n{UNSAFE_CHARS}]")
+
+
+def _field(row: dict[str, str | None], column: str) -> str:
+    return _UNSAFE.sub("", row.get(column) or "").strip()
 
 
 class RosterError(Exception):
@@ -60,10 +70,10 @@ def load(path: Path) -> list[Student]:
             raise RosterError(f"{path}: line {line}: github_id {raw_id!r} is not a number")
         students.append(
             Student(
-                identifier=(row.get("identifier") or "").strip(),
-                github_username=(row.get("github_username") or "").strip(),
+                identifier=_field(row, "identifier"),
+                github_username=_field(row, "github_username"),
                 github_id=int(raw_id) if raw_id else None,
-                name=(row.get("name") or "").strip(),
+                name=_field(row, "name"),
             )
         )
     return students

@@ -67,7 +67,8 @@ NO_SUBMISSIONS = "no submissions in {root}: expected one folder or archive per s
 OPTIONS_CHANGED = "the grading options or checks changed since the last run in {out}; regrading all"
 IGNORED_FILE = "ignored {name}: not a folder or an archive"
 DONE_LINE = (
-    "{graded} graded, {reused} reused from an earlier run, {errors} with errors, in {seconds:.1f} s"
+    "{graded} graded, {reused} reused from an earlier run, {refused} not graded (refused or"
+    " nothing handed in), {errors} with errors, in {seconds:.1f} s"
 )
 WRITTEN_LINE = "gradebook: {gradebook}\nsummary: {summary}"
 DASHBOARD_LINE = "dashboard: {path}"
@@ -77,7 +78,21 @@ INTERRUPTED = (
 WORKER_FAILED = "a grading worker could not start ({detail}); see {log}"
 UNMATCHED = "repository {folder} matches no student on the roster"
 MISSING = "{student} ({name}) is on the roster but has no repository: graded missing"
+OUT_IS_ROOT = "--out {out} is ROOT itself: its reports would be graded as students next time"
+OUT_IN_SUBMISSION = (
+    "--out {out} is inside the submission {student} in ROOT: choose a folder outside it"
+)
+OUT_NESTED = (
+    "--out {out} would make a new folder in ROOT that is graded as a student: choose a folder"
+    " right inside ROOT or outside it"
+)
+MISSING_ROW = "{key} (no repository)"
+MISSING_ROW_NUMBERED = "{key} (no repository, {number})"
 CANVAS_UNMATCHED = "Canvas row {student}: no graded student matches it; its cell was left as it was"
+CANVAS_AMBIGUOUS = (
+    "Canvas row {student}: its ID columns match more than one graded student, or a student"
+    " another row matches too; its cell was left as it was"
+)
 
 
 @dataclass
@@ -174,12 +189,66 @@ def discover(root: Path, out: Path) -> tuple[list[Path], list[Path]]:
     return found, ignored
 
 
+def out_problem(root: Path, out: Path) -> str | None:
+    """Why --out cannot hold this batch's outputs, or None. It must not be ROOT, nor inside
+    one of ROOT's submissions. A folder right inside ROOT is fine when it is new, empty or the
+    output of an earlier batch (it has batch.json), since `discover` skips it; so is anything
+    under a hidden folder of ROOT, which is never a submission."""
+    root, out = root.resolve(), out.resolve()
+    if out == root:
+        return OUT_IS_ROOT.format(out=inert_name(str(out)))
+    if not out.is_relative_to(root):
+        return None
+    first = root / out.relative_to(root).parts[0]
+    if first.name.startswith(".") or (first.exists() and not first.is_dir()):
+        return None  # never a submission; a file in the way is usable_out's to report
+    if not first.exists():
+        return None if first == out else OUT_NESTED.format(out=inert_name(str(out)))
+    if first == out and (not any(out.iterdir()) or (out / SETTINGS_FILE).is_file()):
+        return None
+    return OUT_IN_SUBMISSION.format(out=inert_name(str(out)), student=inert_name(first.name))
+
+
 def _file_hash(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def output_names() -> frozenset[str]:
+    """The names the batch writes into --out itself, beside the students' folders."""
+    names = (
+        gradebook.GRADEBOOK,
+        gradebook.SUMMARY,
+        dashboard.FILENAME,
+        SETTINGS_FILE,
+        WORKER_LOG,
+        WORK_DIR,
+        final_grading.CANVAS_FILE,
+    )
+    return frozenset(name.casefold() for name in names)
+
+
+def _free(student: str, taken: set[str]) -> bool:
+    return student not in taken and student.casefold() not in output_names()
+
+
+def student_id_for(path: Path, taken: set[str]) -> str:
+    """The id of the submission at `path`, its report folder in --out: the folder's name or
+    the archive's without its suffix; the full name when that is taken; then the first free
+    `<name>-2`, `<name>-3`, ... Never an id in `taken`, nor one of the batch's own output
+    names (a student named `gradebook.csv` is `gradebook.csv-2`)."""
+    wanted = inert_name(path.name if path.is_dir() else archives.student_id(path))
+    if _free(wanted, taken):
+        return wanted
+    wanted = inert_name(path.name)
+    student, number = wanted, 1
+    while not _free(student, taken):
+        number += 1
+        student = f"{wanted}-{number}"
+    return student
 
 
 def prepare(
@@ -190,11 +259,7 @@ def prepare(
     candidates: list[Candidate] = []
     taken: set[str] = set()
     for path in sorted(paths, key=lambda p: (not p.is_dir(), p.name)):
-        student = inert_name(path.name if path.is_dir() else archives.student_id(path))
-        if student in taken:
-            student = inert_name(path.name)
-        if student in taken:
-            student = f"{student}-{len(candidates)}"
+        student = student_id_for(path, taken)
         taken.add(student)
         candidate = Candidate(student=student, source=path.resolve())
         if path.is_dir() and deadline is not None and deadline.deadline is not None:
@@ -385,6 +450,8 @@ class Batch:
         self.errors = 0
         self.current: dict[str, Any] = {}
         self.students: list[roster.Student] | None = None
+        self.reused = 0
+        self.refused = 0
         self.joined: roster.Join | None = None
 
     def say(self, line: str) -> None:
@@ -445,15 +512,19 @@ class Batch:
         if self.students is None:
             return
         self.joined = roster.join(self.students, {c.student: c.github_id for c in candidates})
-        for student in self.joined.missing:
-            key = f"{student.key} (no repository)"
+        for number, student in enumerate(self.joined.missing, start=1):
+            key = MISSING_ROW.format(key=student.key)
+            if key in self.entries:  # a submission's id, or a namesake on the roster
+                key = MISSING_ROW_NUMBERED.format(key=student.key, number=number)
+            while key in self.entries:
+                key += "'"
             self.entries[key] = gradebook.Entry(
                 key, None, "", extra=final_grading.roster_cells(student), missing=True
             )
         for folder in self.joined.unmatched:
-            self.say(UNMATCHED.format(folder=folder))
+            self.say(UNMATCHED.format(folder=inert_name(folder)))
         for student in self.joined.missing:
-            self.say(MISSING.format(student=student.key, name=student.name))
+            self.say(MISSING.format(student=inert_name(student.key), name=inert_name(student.name)))
 
     def _write_canvas(self) -> None:
         settings = self.options.final
@@ -479,7 +550,9 @@ class Batch:
         )
         write_atomic(self.out / final_grading.CANVAS_FILE, filled.data)
         for row in filled.unmatched_rows:
-            self.say(CANVAS_UNMATCHED.format(student=row))
+            self.say(CANVAS_UNMATCHED.format(student=inert_name(row)))
+        for row in filled.ambiguous_rows:
+            self.say(CANVAS_AMBIGUOUS.format(student=inert_name(row)))
 
     def run(self) -> int:
         set_language(self.options.lang)
@@ -526,6 +599,7 @@ class Batch:
             )
             if existing is not None:
                 entry.report = existing
+                self.reused += 1
                 if any(not (folder / name).exists() for name in self._format_files()):
                     write_outputs(existing, folder, options.formats)
             elif candidate.folder is None:
@@ -535,6 +609,7 @@ class Batch:
                     reason=candidate.rejection,
                 )
                 entry.report = stand_in_report(candidate, self.specs, options, "missing", message)
+                self.refused += 1
                 if candidate.nothing_pushed:  # nothing handed in on time: missing, not rejected
                     entry.report.submission.problems = []
                 write_outputs(entry.report, folder, options.formats)
@@ -567,15 +642,15 @@ class Batch:
             final_grading.fill_canvas(settings.canvas_export, settings.canvas_column, 0, {}, None)
         paths, ignored = discover(options.root, options.out)
         for path in ignored:
-            self.say(IGNORED_FILE.format(name=path.name))
+            self.say(IGNORED_FILE.format(name=inert_name(path.name)))
         if not paths:
-            raise NoSubmissions(NO_SUBMISSIONS.format(root=options.root))
+            raise NoSubmissions(NO_SUBMISSIONS.format(root=inert_name(str(options.root))))
         candidates = prepare(paths, work / "unpacked", options.final)
         by_student = {c.student: c for c in candidates}
         jobs = self._plan(candidates)
         self._join_roster(candidates)
-        reused = len(candidates) - len(jobs)
-        progress = Progress(len(candidates), self.stream, self.tty, already_done=reused)
+        done = len(candidates) - len(jobs)  # reused, or refused without grading
+        progress = Progress(len(candidates), self.stream, self.tty, already_done=done)
 
         def on_result(job: Job, outcome: Outcome) -> None:
             candidate = by_student[job.student]
@@ -604,7 +679,8 @@ class Batch:
         self.say(
             DONE_LINE.format(
                 graded=len(jobs),
-                reused=reused,
+                reused=self.reused,
+                refused=self.refused,
                 errors=self.errors,
                 seconds=time.monotonic() - started,
             )
